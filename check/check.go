@@ -1,0 +1,75 @@
+// Package check holds jobsim's invariant: every job that was started ends
+// terminal, with its log closed and every resource it took given back.
+//
+// The checker reads only a model.Snapshot, so that it judges what an
+// operator could observe and nothing else:
+//
+//	verdict := check.Jobs(proc.Snapshot())
+//	if !verdict.Holds {
+//		fmt.Println(verdict.Violations[0])
+//	}
+package check
+
+import (
+	"fmt"
+
+	"github.com/jobsim/jobsim/model"
+)
+
+// Violation is one breach of the invariant.
+type Violation struct {
+	Job      string // the job's id, or "process" for bookkeeping
+	Label    string
+	State    string // ready or running
+	LastLine string // the job's last log line, if any
+	Switch   string // the label of the switch that holds the job
+	Reason   string
+}
+
+func (v Violation) String() string {
+	return fmt.Sprintf("%s: %s", v.Job, v.Reason)
+}
+
+// Verdict is the outcome of a check.
+type Verdict struct {
+	Holds      bool
+	Violations []Violation
+}
+
+// Jobs checks, after a run and its drain, that every job created is
+// closed: out of the jobs table, its log closed, its switch's hooks run.
+// Each job still in the table is one violation, naming its state, its last
+// log line and the switch that holds it. The counters must agree with the
+// table too: created minus closed, and the active-jobs gauge, both equal
+// the table's size.
+func Jobs(s model.Snapshot) Verdict {
+	var vs []Violation
+	for _, j := range s.Jobs {
+		last := ""
+		if n := len(j.Log); n > 0 {
+			last = j.Log[n-1]
+		}
+		vs = append(vs, Violation{
+			Job: j.ID, Label: j.Label, State: j.State.String(), LastLine: last, Switch: j.Switch,
+			Reason: fmt.Sprintf("%s, never closed: held by switch %q (%s, %d hooks), log %s",
+				j.State, j.Switch, j.SwitchState, j.Hooks, openClosed(j.LogOpen)),
+		})
+	}
+
+	if open := s.Created - s.Closed; open != len(s.Jobs) {
+		vs = append(vs, Violation{Job: "process", Reason: fmt.Sprintf(
+			"%d jobs created and %d closed, but the table holds %d", s.Created, s.Closed, len(s.Jobs))})
+	}
+	if s.Gauge != len(s.Jobs) {
+		vs = append(vs, Violation{Job: "process", Reason: fmt.Sprintf(
+			"active-jobs gauge is %d, but the table holds %d", s.Gauge, len(s.Jobs))})
+	}
+	return Verdict{Holds: len(vs) == 0, Violations: vs}
+}
+
+func openClosed(open bool) string {
+	if open {
+		return "open"
+	}
+	return "closed"
+}

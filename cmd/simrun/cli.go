@@ -1,0 +1,191 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jobsim/jobsim/scenarios"
+)
+
+// Exit statuses.
+const (
+	exitHolds    = 0
+	exitViolated = 1
+	exitUsage    = 2
+	exitBudget   = 3
+)
+
+// usageError marks an error as the user's: it exits with status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// runOptions are the flags of a single run.
+type runOptions struct {
+	scenario  string
+	design    string
+	seed      uint64
+	duration  time.Duration
+	drain     time.Duration
+	maxEvents uint64
+	format    string
+	limit     int
+}
+
+// run is simrun's whole behaviour: it parses args, runs, writes to stdout
+// and stderr, and returns the exit status. Tests call it directly.
+func run(args []string, stdout, stderr io.Writer) int {
+	status := exitHolds
+	root := newRootCommand(stdout, &status)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.Execute(); err != nil {
+		fmt.Fprintf(stderr, "simrun: %v\n", err)
+		if errors.Is(err, scenarios.ErrBudget) {
+			return exitBudget
+		}
+		return exitUsage
+	}
+	return status
+}
+
+func newRootCommand(stdout io.Writer, status *int) *cobra.Command {
+	var o runOptions
+	root := &cobra.Command{
+		Use:   "simrun [flags]",
+		Short: "Run a jobsim scenario and check that every job it starts is closed",
+		Long: `simrun runs one scenario of jobsim, a deterministic simulator of OCurrent job
+lifecycles, under one design of ocaml-ci's remote solver, and shows what an
+operator of the real system would see: the /jobs listing, the log of the first
+job left open, counts, and the verdict of the invariant that every job that
+was created is closed (out of the jobs table, log closed, switch hooks run).
+
+A run has two phases: work arrives for --duration of virtual time, then nothing
+new arrives and outstanding work gets --drain to finish. The same seed gives
+byte-identical output.
+
+Exit status: 0 when the invariant holds, 1 when it is violated, 2 for bad
+usage, 3 when the run spends its event budget (--max-events).`,
+		Example: `  simrun                                    # the leak under the module-level design
+  simrun --scenario leak --design per-call  # the same workload under the fix
+  simrun --seed 7 --duration 24h --format json
+  simrun list                               # scenarios and designs`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.validate(); err != nil {
+				return err
+			}
+			holds, err := runOnce(stdout, o)
+			if err != nil {
+				return err
+			}
+			if !holds {
+				*status = exitViolated
+			}
+			return nil
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+
+	f := root.Flags()
+	f.StringVar(&o.scenario, "scenario", "leak", "scenario to run (see 'simrun list')")
+	f.StringVar(&o.design, "design", "module", "design of remote_solve: module, per-call or local")
+	f.Uint64Var(&o.seed, "seed", 1, "seed of every random stream of the run")
+	f.DurationVar(&o.duration, "duration", 0, "virtual time during which work arrives (default: the scenario's, 72h for leak)")
+	f.DurationVar(&o.drain, "drain", scenarios.DefaultDrain, "virtual time outstanding work gets to finish after arrivals stop")
+	f.Uint64Var(&o.maxEvents, "max-events", scenarios.DefaultMaxEvents, "stop with exit status 3 after this many events")
+	f.StringVar(&o.format, "format", "text", "output format: text or json")
+	f.IntVar(&o.limit, "limit", 10, "rows shown in the /jobs listing and the violations (0 shows all; text only)")
+
+	root.AddCommand(newListCommand(stdout))
+	return root
+}
+
+func (o runOptions) validate() error {
+	if _, err := scenarios.Lookup(o.scenario); err != nil {
+		return usageError{err}
+	}
+	if err := scenarios.CheckDesign(o.design); err != nil {
+		return usageError{err}
+	}
+	switch {
+	case o.format != "text" && o.format != "json":
+		return usageError{fmt.Errorf("unknown format %q (valid: text, json)", o.format)}
+	case o.duration < 0:
+		return usageError{fmt.Errorf("--duration must be positive, got %v", o.duration)}
+	case o.drain <= 0:
+		return usageError{fmt.Errorf("--drain must be positive, got %v", o.drain)}
+	case o.maxEvents == 0:
+		return usageError{errors.New("--max-events must be at least 1")}
+	case o.limit < 0:
+		return usageError{fmt.Errorf("--limit must be 0 or more, got %d", o.limit)}
+	}
+	return nil
+}
+
+func runOnce(w io.Writer, o runOptions) (holds bool, err error) {
+	rep, err := scenarios.Run(scenarios.Params{
+		Scenario: o.scenario, Design: o.design, Seed: o.seed,
+		Duration: o.duration, Drain: o.drain, MaxEvents: o.maxEvents,
+	})
+	if err != nil {
+		return false, err
+	}
+	if o.format == "json" {
+		err = writeJSON(w, rep)
+	} else {
+		err = writeText(w, rep, o.limit)
+	}
+	return rep.Verdict.Holds, err
+}
+
+func newListCommand(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the scenarios and designs, one line each",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			for _, sc := range scenarios.Scenarios() {
+				fmt.Fprintf(stdout, "scenario  %-10s %s (default duration %s)\n", sc.Name, sc.Summary, shortDuration(sc.Duration))
+			}
+			for _, d := range scenarios.Designs() {
+				fmt.Fprintf(stdout, "design    %-10s %s\n", d.Name, d.Summary)
+			}
+			return nil
+		},
+	}
+}
+
+// repro is the command line that replays a run.
+func repro(p scenarios.Params) string {
+	args := []string{"simrun",
+		"--scenario", p.Scenario, "--design", p.Design,
+		"--seed", fmt.Sprint(p.Seed), "--duration", shortDuration(p.Duration),
+	}
+	if p.Drain != scenarios.DefaultDrain {
+		args = append(args, "--drain", shortDuration(p.Drain))
+	}
+	return strings.Join(args, " ")
+}
+
+// shortDuration writes d as Go's time.Duration does, without the zero
+// units at its end: 72h rather than 72h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

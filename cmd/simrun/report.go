@@ -1,0 +1,205 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jobsim/jobsim/model"
+	"github.com/jobsim/jobsim/scenarios"
+)
+
+// jsonReport is the JSON form of a run, one object.
+type jsonReport struct {
+	Scenario  string          `json:"scenario"`
+	Design    string          `json:"design"`
+	Seed      uint64          `json:"seed"`
+	Start     time.Time       `json:"start"`
+	End       time.Time       `json:"end"`
+	Duration  string          `json:"duration"`
+	Drain     string          `json:"drain"`
+	Drained   bool            `json:"drained"`
+	Events    uint64          `json:"events"`
+	Analyses  jsonAnalyses    `json:"analyses"`
+	Solves    int             `json:"solves"`
+	Jobs      jsonJobCounts   `json:"jobs"`
+	Gauge     int             `json:"active_jobs_gauge"`
+	Handles   int             `json:"handles_held"`
+	OpenJobs  []jsonJob       `json:"open_jobs"`
+	Invariant jsonInvariant   `json:"invariant"`
+	Repro     string          `json:"repro"`
+	Process   []string        `json:"process_log"`
+	Switches  []jsonSwitchRow `json:"switches"`
+}
+
+type jsonAnalyses struct {
+	Arrived    int `json:"arrived"`
+	Succeeded  int `json:"succeeded"`
+	Failed     int `json:"failed"`
+	Unfinished int `json:"unfinished"`
+}
+
+type jsonJobCounts struct {
+	Created int `json:"created"`
+	Closed  int `json:"closed"`
+	Open    int `json:"open"`
+	Running int `json:"running"`
+	Ready   int `json:"ready"`
+}
+
+type jsonJob struct {
+	ID     string     `json:"id"`
+	Label  string     `json:"label"`
+	State  string     `json:"state"`
+	Start  *time.Time `json:"start,omitempty"`
+	Switch string     `json:"switch"`
+	Log    []string   `json:"log"`
+}
+
+type jsonSwitchRow struct {
+	Label string `json:"label"`
+	State string `json:"state"`
+	Hooks int    `json:"hooks"`
+	Peak  int    `json:"peak_hooks"`
+}
+
+type jsonInvariant struct {
+	Holds      bool            `json:"holds"`
+	Violations []jsonViolation `json:"violations"`
+}
+
+type jsonViolation struct {
+	Job      string `json:"job"`
+	State    string `json:"state,omitempty"`
+	Switch   string `json:"switch,omitempty"`
+	LastLine string `json:"last_line,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+func writeJSON(w io.Writer, rep *scenarios.Report) error {
+	snap := rep.Snapshot
+	running, ready := countStates(snap)
+	out := jsonReport{
+		Scenario: rep.Params.Scenario, Design: rep.Params.Design, Seed: rep.Params.Seed,
+		Start: rep.Start, End: rep.End,
+		Duration: shortDuration(rep.Params.Duration), Drain: shortDuration(rep.Params.Drain),
+		Drained: rep.Drained, Events: rep.Events,
+		Analyses: jsonAnalyses(rep.Analyses), Solves: rep.Solves,
+		Jobs: jsonJobCounts{Created: snap.Created, Closed: snap.Closed, Open: len(snap.Jobs),
+			Running: running, Ready: ready},
+		Gauge: snap.Gauge, Handles: snap.Handles,
+		OpenJobs:  []jsonJob{},
+		Invariant: jsonInvariant{Holds: rep.Verdict.Holds, Violations: []jsonViolation{}},
+		Repro:     repro(rep.Params),
+		Process:   append([]string{}, snap.ProcessLog...),
+		Switches:  []jsonSwitchRow{},
+	}
+	for _, j := range snap.Jobs {
+		row := jsonJob{ID: j.ID, Label: j.Label, State: j.State.String(), Switch: j.Switch, Log: j.Log}
+		if j.State == model.Running {
+			start := j.Start
+			row.Start = &start
+		}
+		out.OpenJobs = append(out.OpenJobs, row)
+	}
+	for _, sw := range snap.Switches {
+		out.Switches = append(out.Switches, jsonSwitchRow{
+			Label: sw.Label, State: sw.State.String(), Hooks: len(sw.Hooks), Peak: sw.Peak})
+	}
+	for _, v := range rep.Verdict.Violations {
+		out.Invariant.Violations = append(out.Invariant.Violations, jsonViolation{
+			Job: v.Job, State: v.State, Switch: v.Switch, LastLine: v.LastLine, Reason: v.Reason})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func countStates(snap model.Snapshot) (running, ready int) {
+	for _, j := range snap.Jobs {
+		if j.State == model.Running {
+			running++
+		} else {
+			ready++
+		}
+	}
+	return running, ready
+}
+
+// writeText writes what an operator would see, for a person to read.
+func writeText(w io.Writer, rep *scenarios.Report, limit int) error {
+	var b strings.Builder
+	p, snap := rep.Params, rep.Snapshot
+	running, ready := countStates(snap)
+
+	// Heading: what ran, over which virtual time.
+	fmt.Fprintf(&b, "jobsim: scenario %s, design %s, seed %d\n", p.Scenario, p.Design, p.Seed)
+	fmt.Fprintf(&b, "virtual time %s to %s (arrivals for %s, then drain up to %s); %d events\n",
+		rep.Start.Format(time.DateTime), rep.End.Format(time.DateTime),
+		shortDuration(p.Duration), shortDuration(p.Drain), rep.Events)
+	if !rep.Drained {
+		b.WriteString("drain: work was still pending when the drain ended\n")
+	}
+
+	// The /jobs page.
+	fmt.Fprintf(&b, "\n/jobs: %d open\n", len(snap.Jobs))
+	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+	for i, j := range snap.Jobs {
+		if limit > 0 && i == limit {
+			fmt.Fprintf(tw, "  … %d more (--limit 0 shows all)\n", len(snap.Jobs)-limit)
+			break
+		}
+		status := "(ready to start)"
+		if j.State == model.Running {
+			status = j.Start.UTC().Format(time.TimeOnly)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", j.ID, j.Label, status)
+	}
+	tw.Flush()
+
+	// The log of the first job left open.
+	if len(snap.Jobs) > 0 {
+		j := snap.Jobs[0]
+		fmt.Fprintf(&b, "\nlog of %s:\n", j.ID)
+		for _, line := range j.Log {
+			fmt.Fprintf(&b, "  %s\n", line)
+		}
+	}
+
+	// Counts.
+	a := rep.Analyses
+	fmt.Fprintf(&b, "\nanalyses: %d arrived, %d succeeded, %d failed, %d unfinished (%d solves)\n",
+		a.Arrived, a.Succeeded, a.Failed, a.Unfinished, rep.Solves)
+	fmt.Fprintf(&b, "jobs: %d created, %d closed, %d open (%d running, %d ready)\n",
+		snap.Created, snap.Closed, len(snap.Jobs), running, ready)
+	fmt.Fprintf(&b, "active-jobs gauge: %d; handles held: %d\n", snap.Gauge, snap.Handles)
+	for _, sw := range snap.Switches {
+		if len(sw.Hooks) > 1 {
+			fmt.Fprintf(&b, "switch %q: %s, %d hooks on its stack\n", sw.Label, sw.State, len(sw.Hooks))
+		}
+	}
+
+	// The verdict.
+	if rep.Verdict.Holds {
+		b.WriteString("\ninvariant: holds: every job created was closed\n")
+	} else {
+		vs := rep.Verdict.Violations
+		fmt.Fprintf(&b, "\ninvariant: VIOLATED: %d violations\n", len(vs))
+		for i, v := range vs {
+			if limit > 0 && i == limit {
+				fmt.Fprintf(&b, "  … %d more\n", len(vs)-limit)
+				break
+			}
+			fmt.Fprintf(&b, "  %s\n", v.String())
+			if v.LastLine != "" {
+				fmt.Fprintf(&b, "    last log line: %s\n", v.LastLine)
+			}
+		}
+	}
+	fmt.Fprintf(&b, "\nreplay: %s\n", repro(p))
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,75 @@
+package model
+
+import (
+	"slices"
+	"time"
+)
+
+// Snapshot is the model's observable state at one instant. The invariant
+// checker and simrun read the model only through it.
+type Snapshot struct {
+	At      time.Time
+	Created int // jobs created since the process started
+	Closed  int // jobs closed since the process started
+	Gauge   int // the ocurrent_core_active_jobs gauge
+	Handles int // capability handles handed out and not released
+	// Jobs is the jobs table, sorted by id as /jobs lists it.
+	Jobs []JobView
+	// Switches are the switches that hold the jobs of the table, in the
+	// order their first job appears there.
+	Switches   []SwitchView
+	ProcessLog []string
+}
+
+// JobView is one job as a snapshot shows it.
+type JobView struct {
+	ID          string
+	Label       string
+	State       JobState
+	Start       time.Time // zero unless running
+	Cancelled   string    // the reason, or empty
+	LogOpen     bool
+	Log         []string
+	Switch      string      // the label of the job's switch
+	SwitchState SwitchState // the state of the job's switch
+	Hooks       int         // how many hooks the job's switch still holds
+}
+
+// SwitchView is one switch as a snapshot shows it.
+type SwitchView struct {
+	Label string
+	State SwitchState
+	Hooks []string // the hook stack, oldest first
+	Peak  int      // the largest the stack has been
+}
+
+// Snapshot returns the process's observable state now.
+func (p *Process) Snapshot() Snapshot {
+	snap := Snapshot{
+		At: p.Sim.Now(), Created: p.created, Closed: p.closed,
+		Gauge: p.gauge, Handles: p.handles, ProcessLog: slices.Clone(p.plog),
+	}
+	var order []*Switch
+	seen := map[*Switch]bool{}
+	for _, j := range p.OpenJobs() {
+		snap.Jobs = append(snap.Jobs, j.view())
+		if !seen[j.sw] {
+			seen[j.sw] = true
+			order = append(order, j.sw)
+		}
+	}
+	for _, sw := range order {
+		snap.Switches = append(snap.Switches, SwitchView{
+			Label: sw.label, State: sw.state, Hooks: sw.Hooks(), Peak: sw.peakHook,
+		})
+	}
+	return snap
+}
+
+func (j *Job) view() JobView {
+	return JobView{
+		ID: j.id, Label: j.label, State: j.State(), Start: j.startTime,
+		Cancelled: j.reason, LogOpen: j.logOpen, Log: j.Log(),
+		Switch: j.sw.label, SwitchState: j.sw.state, Hooks: len(j.sw.hooks),
+	}
+}

@@ -1,0 +1,164 @@
+package model
+
+import (
+	"errors"
+
+	"github.com/jobsim/jobsim/sim"
+)
+
+// SwitchState is where a switch stands (SW1).
+type SwitchState int
+
+const (
+	On SwitchState = iota
+	TurningOff
+	Off
+)
+
+func (s SwitchState) String() string {
+	switch s {
+	case On:
+		return "on"
+	case TurningOff:
+		return "turning off"
+	}
+	return "off"
+}
+
+// Errors of add_hook_or_fail (SW5).
+var (
+	ErrSwitchOff        = errors.New("Switch already off!")
+	ErrSwitchTurningOff = errors.New("Switch is being turned off!")
+)
+
+// Hook is a switch hook: it takes no argument and returns a promise (SW2).
+type Hook func() *sim.Promise[sim.Unit]
+
+// namedHook is a hook with the name a snapshot shows it under.
+type namedHook struct {
+	name string
+	fn   Hook
+}
+
+// Switch is Current.Switch: something that can be turned off once, running
+// its hooks newest first when it is.
+type Switch struct {
+	proc  *Process
+	label string
+	state SwitchState
+	hooks []namedHook // a stack: the newest hook is last
+
+	offWait  []sim.Resolver[sim.Unit] // turn_off and add_hook_or_exec calls waiting for Off
+	peakHook int
+}
+
+// NewSwitch is Switch.create: an On switch with a label (SW1).
+func (p *Process) NewSwitch(label string) *Switch {
+	return &Switch{proc: p, label: label, state: On}
+}
+
+// NewSwitchOff is Switch.create_off: a switch that is already Off (SW1).
+func (p *Process) NewSwitchOff(label string) *Switch {
+	sw := p.NewSwitch(label)
+	sw.state = Off
+	return sw
+}
+
+// Label returns the switch's label.
+func (sw *Switch) Label() string { return sw.label }
+
+// State returns On, TurningOff or Off.
+func (sw *Switch) State() SwitchState { return sw.state }
+
+// IsOn reports whether the switch is On.
+func (sw *Switch) IsOn() bool { return sw.state == On }
+
+// PeakHooks returns the largest number of hooks the stack has held.
+func (sw *Switch) PeakHooks() int { return sw.peakHook }
+
+// Hooks returns the names of the hooks on the stack, oldest first.
+func (sw *Switch) Hooks() []string {
+	names := make([]string, len(sw.hooks))
+	for i, h := range sw.hooks {
+		names[i] = h.name
+	}
+	return names
+}
+
+func (sw *Switch) push(name string, fn Hook) {
+	sw.hooks = append(sw.hooks, namedHook{name, fn})
+	if len(sw.hooks) > sw.peakHook {
+		sw.peakHook = len(sw.hooks)
+	}
+}
+
+// AddHookOrFail pushes fn if the switch is On. Otherwise it fails at once
+// with ErrSwitchOff or ErrSwitchTurningOff (SW5).
+func (sw *Switch) AddHookOrFail(name string, fn Hook) error {
+	switch sw.state {
+	case Off:
+		return ErrSwitchOff
+	case TurningOff:
+		return ErrSwitchTurningOff
+	}
+	sw.push(name, fn)
+	return nil
+}
+
+// AddHookOrExec pushes fn if the switch is On, runs it now if the switch is
+// Off, and runs it once the switch is Off if it is turning off (SW6).
+func (sw *Switch) AddHookOrExec(name string, fn Hook) *sim.Promise[sim.Unit] {
+	switch sw.state {
+	case Off:
+		return fn()
+	case TurningOff:
+		return sim.Bind(sw.waitOff(), func(sim.Unit) *sim.Promise[sim.Unit] { return fn() })
+	}
+	sw.push(name, fn)
+	return sim.Done()
+}
+
+// waitOff is a promise fulfilled when the switch reaches Off, which after a
+// failed hook is never (SW4).
+func (sw *Switch) waitOff() *sim.Promise[sim.Unit] {
+	p, r := sim.Wait[sim.Unit]()
+	sw.offWait = append(sw.offWait, r)
+	return p
+}
+
+// TurnOff is Switch.turn_off (SW3, SW4). On an On switch it enters
+// TurningOff and runs the hooks newest first, each awaited before the next,
+// then the switch is Off. While turning off it returns a promise fulfilled
+// when the switch is Off; on an Off switch it does nothing.
+//
+// A hook that is rejected stops the loop: the promise is rejected, the
+// switch stays TurningOff for ever, the remaining hooks never run, and later
+// calls wait for ever (SW4).
+func (sw *Switch) TurnOff() *sim.Promise[sim.Unit] {
+	switch sw.state {
+	case Off:
+		return sim.Done()
+	case TurningOff:
+		return sw.waitOff()
+	}
+	sw.state = TurningOff
+	return sw.runHooks()
+}
+
+func (sw *Switch) runHooks() *sim.Promise[sim.Unit] {
+	if len(sw.hooks) == 0 {
+		sw.state = Off
+		waiters := sw.offWait
+		sw.offWait = nil
+		for _, r := range waiters {
+			r.Resolve(sim.Unit{})
+		}
+		return sim.Done()
+	}
+	top := sw.hooks[len(sw.hooks)-1]
+	sw.hooks[len(sw.hooks)-1] = namedHook{}
+	sw.hooks = sw.hooks[:len(sw.hooks)-1]
+	return sim.Bind(top.fn(), func(sim.Unit) *sim.Promise[sim.Unit] {
+		return sw.runHooks()
+	})
+}

@@ -1,0 +1,391 @@
+package sim
+
+import (
+	"errors"
+	"time"
+)
+
+// Unit is the value of a promise that carries no value, like OCaml's unit.
+type Unit = struct{}
+
+// ErrCanceled is the rejection of a cancelled promise, Lwt's Canceled.
+var ErrCanceled = errors.New("canceled")
+
+// State is where a promise stands.
+type State uint8
+
+const (
+	Pending State = iota
+	Fulfilled
+	Rejected
+)
+
+func (s State) String() string {
+	switch s {
+	case Pending:
+		return "pending"
+	case Fulfilled:
+		return "fulfilled"
+	}
+	return "rejected"
+}
+
+// Promise is a value of type T that becomes available later, with Lwt's
+// semantics:
+//
+//   - a promise is resolved once, fulfilled with a value or rejected with an
+//     error; resolving it runs its callbacks at once, in the order they were
+//     added, before the resolver returns (LW1: nothing preempts them);
+//   - Bind on a rejected promise skips its function and passes the same
+//     rejection on (LW2); an error is raised by returning Fail;
+//   - cancelling a pending promise is forwarded to the pending promise it
+//     waits on; promises from Wait cannot be cancelled, those from Task and
+//     Sleep can (LW4).
+//
+// Where Lwt would turn an OCaml exception raised inside a callback into a
+// rejection, Go code returns Fail: a panic inside a callback is a bug in the
+// caller and is not recovered.
+type Promise[T any] struct {
+	state  State
+	value  T
+	err    error
+	first  func()   // the first callback, kept inline: most have one
+	rest   []func() // the others, in the order they were added
+	cancel func()   // how to cancel while pending; nil if it cannot be
+}
+
+// State reports whether p is pending, fulfilled or rejected.
+func (p *Promise[T]) State() State { return p.state }
+
+// IsPending reports whether p is still unresolved.
+func (p *Promise[T]) IsPending() bool { return p.state == Pending }
+
+// Result returns p's value and error. Both are zero while p is pending.
+func (p *Promise[T]) Result() (T, error) { return p.value, p.err }
+
+// Cancel asks p to cancel itself, as Lwt.cancel does. A pending task is
+// rejected with ErrCanceled; a promise that waits on another forwards the
+// request to it; a resolved promise, or one made by Wait, ignores it.
+func (p *Promise[T]) Cancel() {
+	if p.state == Pending && p.cancel != nil {
+		p.cancel()
+	}
+}
+
+// on runs fn when p is resolved, or at once if it already is.
+func (p *Promise[T]) on(fn func()) {
+	switch {
+	case p.state != Pending:
+		fn()
+	case p.first == nil:
+		p.first = fn
+	default:
+		p.rest = append(p.rest, fn)
+	}
+}
+
+func (p *Promise[T]) settle(st State, v T, err error) {
+	if p.state != Pending {
+		panic("sim: promise resolved twice")
+	}
+	p.state, p.value, p.err = st, v, err
+	first, rest := p.first, p.rest
+	p.first, p.rest, p.cancel = nil, nil, nil
+	if first != nil {
+		first()
+	}
+	for _, fn := range rest {
+		fn()
+	}
+}
+
+func (p *Promise[T]) fulfil(v T) { p.settle(Fulfilled, v, nil) }
+
+func (p *Promise[T]) reject(err error) {
+	var zero T
+	p.settle(Rejected, zero, err)
+}
+
+// follow makes p, pending, resolve as q does, and forwards p's
+// cancellation to q while q is pending.
+func (p *Promise[T]) follow(q *Promise[T]) {
+	if q.state != Pending {
+		p.settle(q.state, q.value, q.err)
+		return
+	}
+	p.cancel = q.Cancel
+	q.on(func() { p.settle(q.state, q.value, q.err) })
+}
+
+// Resolver resolves the promise it was made with, as Lwt's wakener does.
+type Resolver[T any] struct{ p *Promise[T] }
+
+// Resolve fulfils the promise with v. Resolving a promise twice is a bug
+// and panics, as Lwt.wakeup raises Invalid_argument; but resolving a
+// promise that was cancelled (rejected with ErrCanceled) does nothing, as
+// in Lwt.
+func (r Resolver[T]) Resolve(v T) {
+	if !r.p.canceled() {
+		r.p.fulfil(v)
+	}
+}
+
+// Reject rejects the promise with err, or does nothing if it was
+// cancelled.
+func (r Resolver[T]) Reject(err error) {
+	if !r.p.canceled() {
+		r.p.reject(err)
+	}
+}
+
+// canceled reports whether p was rejected with ErrCanceled.
+func (p *Promise[T]) canceled() bool {
+	return p.state == Rejected && errors.Is(p.err, ErrCanceled)
+}
+
+// Promise returns the promise r resolves.
+func (r Resolver[T]) Promise() *Promise[T] { return r.p }
+
+// Wait returns a pending promise that cannot be cancelled, and its
+// resolver: Lwt.wait.
+func Wait[T any]() (*Promise[T], Resolver[T]) {
+	p := &Promise[T]{}
+	return p, Resolver[T]{p}
+}
+
+// Task returns a pending promise that Cancel rejects with ErrCanceled, and
+// its resolver: Lwt.task.
+func Task[T any]() (*Promise[T], Resolver[T]) {
+	p := &Promise[T]{}
+	p.cancel = func() { p.reject(ErrCanceled) }
+	return p, Resolver[T]{p}
+}
+
+// Return is a promise already fulfilled with v.
+func Return[T any](v T) *Promise[T] { return &Promise[T]{state: Fulfilled, value: v} }
+
+// Done is the fulfilled unit promise, Lwt.return_unit.
+func Done() *Promise[Unit] { return &Promise[Unit]{state: Fulfilled} }
+
+// Fail is a promise already rejected with err.
+func Fail[T any](err error) *Promise[T] { return &Promise[T]{state: Rejected, err: err} }
+
+// Bind waits for p and then continues with f's promise (Lwt's >>=). If p is
+// already fulfilled, f runs at once. If p is rejected, f never runs and the
+// result is rejected with the same error (LW2).
+func Bind[T, U any](p *Promise[T], f func(T) *Promise[U]) *Promise[U] {
+	switch p.state {
+	case Fulfilled:
+		return f(p.value)
+	case Rejected:
+		return Fail[U](p.err)
+	}
+	out := &Promise[U]{cancel: p.Cancel}
+	p.on(func() {
+		if p.state == Rejected {
+			out.reject(p.err)
+			return
+		}
+		out.follow(f(p.value))
+	})
+	return out
+}
+
+// Map waits for p and applies f to its value (Lwt's >|=). Rejections pass
+// through untouched.
+func Map[T, U any](p *Promise[T], f func(T) U) *Promise[U] {
+	switch p.state {
+	case Fulfilled:
+		return Return(f(p.value))
+	case Rejected:
+		return Fail[U](p.err)
+	}
+	out := &Promise[U]{cancel: p.Cancel}
+	p.on(func() {
+		if p.state == Rejected {
+			out.reject(p.err)
+			return
+		}
+		out.fulfil(f(p.value))
+	})
+	return out
+}
+
+// TryBind runs f and continues with ok on its value or ko on its error
+// (Lwt.try_bind).
+func TryBind[T, U any](f func() *Promise[T], ok func(T) *Promise[U], ko func(error) *Promise[U]) *Promise[U] {
+	p := f()
+	switch p.state {
+	case Fulfilled:
+		return ok(p.value)
+	case Rejected:
+		return ko(p.err)
+	}
+	out := &Promise[U]{cancel: p.Cancel}
+	p.on(func() {
+		if p.state == Rejected {
+			out.follow(ko(p.err))
+			return
+		}
+		out.follow(ok(p.value))
+	})
+	return out
+}
+
+// Catch runs f and, if its promise is rejected, continues with h on the
+// error (Lwt.catch).
+func Catch[T any](f func() *Promise[T], h func(error) *Promise[T]) *Promise[T] {
+	return TryBind(f, Return[T], h)
+}
+
+// Finalize runs f, then cleanup once f's promise is resolved either way,
+// cancellation included (LW3). If cleanup succeeds, f's outcome is passed
+// on; if cleanup fails, cleanup's error wins.
+func Finalize[T any](f func() *Promise[T], cleanup func() *Promise[Unit]) *Promise[T] {
+	return TryBind(f,
+		func(v T) *Promise[T] {
+			return Map(cleanup(), func(Unit) T { return v })
+		},
+		func(err error) *Promise[T] {
+			return Bind(cleanup(), func(Unit) *Promise[T] { return Fail[T](err) })
+		})
+}
+
+// On calls fn with p's outcome once p is resolved (Lwt.on_any).
+func On[T any](p *Promise[T], fn func(T, error)) {
+	p.on(func() { fn(p.value, p.err) })
+}
+
+// OnCancel calls fn if p is rejected with ErrCanceled (Lwt.on_cancel).
+func OnCancel[T any](p *Promise[T], fn func()) {
+	p.on(func() {
+		if p.state == Rejected && errors.Is(p.err, ErrCanceled) {
+			fn()
+		}
+	})
+}
+
+// Ignore forgets p's value, keeping its outcome.
+func Ignore[T any](p *Promise[T]) *Promise[Unit] {
+	return Map(p, func(T) Unit { return Unit{} })
+}
+
+// Choose resolves as the first of ps to resolve and leaves the others
+// running (LW4). Cancelling it while pending cancels all of ps, as in Lwt.
+// Where Lwt picks at random among promises already resolved, Choose takes
+// the first in argument order, so that runs stay deterministic.
+func Choose[T any](ps ...*Promise[T]) *Promise[T] {
+	return race(false, ps)
+}
+
+// Pick is Choose, but cancels every other promise once one resolves.
+func Pick[T any](ps ...*Promise[T]) *Promise[T] {
+	return race(true, ps)
+}
+
+func race[T any](cancelLosers bool, ps []*Promise[T]) *Promise[T] {
+	cancelAll := func() {
+		for _, q := range ps {
+			q.Cancel()
+		}
+	}
+	for _, q := range ps {
+		if q.state != Pending {
+			if cancelLosers {
+				cancelAll()
+			}
+			return q
+		}
+	}
+
+	out := &Promise[T]{cancel: cancelAll}
+	for _, q := range ps {
+		q.on(func() {
+			if out.state != Pending {
+				return
+			}
+			out.settle(q.state, q.value, q.err)
+			if cancelLosers {
+				cancelAll()
+			}
+		})
+	}
+	return out
+}
+
+// Join waits for every promise in ps. It is rejected with the first
+// rejection in argument order once all are resolved (Lwt.join).
+func Join(ps ...*Promise[Unit]) *Promise[Unit] {
+	out := &Promise[Unit]{}
+	out.cancel = func() {
+		for _, q := range ps {
+			q.Cancel()
+		}
+	}
+	left := len(ps)
+	finish := func() {
+		for _, q := range ps {
+			if q.state == Rejected {
+				out.reject(q.err)
+				return
+			}
+		}
+		out.fulfil(Unit{})
+	}
+	if left == 0 {
+		finish()
+		return out
+	}
+	for _, q := range ps {
+		q.on(func() {
+			left--
+			if left == 0 {
+				finish()
+			}
+		})
+	}
+	return out
+}
+
+// Sleep returns a promise fulfilled d from now. It can be cancelled.
+func (s *Sim) Sleep(d time.Duration) *Promise[Unit] {
+	p, r := Task[Unit]()
+	s.After(d, func() {
+		if p.state == Pending {
+			r.Resolve(Unit{})
+		}
+	})
+	return p
+}
+
+// Pause returns a promise fulfilled on the next turn of the loop: after
+// every event already scheduled for the current instant (LW4).
+func (s *Sim) Pause() *Promise[Unit] { return s.Sleep(0) }
+
+// Async runs f for its effects (Lwt.async). If f's promise is rejected, now
+// or later, the error goes to the async exception hook (LW5).
+func (s *Sim) Async(f func() *Promise[Unit]) {
+	p := f()
+	p.on(func() {
+		if p.state == Rejected {
+			s.asyncHook(p.err)
+		}
+	})
+}
+
+// SetAsyncExceptionHook replaces the hook that receives errors escaping
+// Async. The default hook stops the run with a Fatal outcome, as Lwt's
+// default prints the error and exits the process.
+func (s *Sim) SetAsyncExceptionHook(h func(error)) {
+	if h == nil {
+		h = s.defaultAsyncHook
+	}
+	s.asyncHook = h
+}
+
+func (s *Sim) defaultAsyncHook(err error) {
+	if s.fatal == nil {
+		s.fatal = err
+	}
+	s.stopped = true
+}
