@@ -173,6 +173,15 @@ func Run(p Params) (*Report, error) {
 	if p.Duration == 0 {
 		p.Duration = sc.Duration
 	}
+	if p.Duration < 0 {
+		return nil, fmt.Errorf("scenarios: duration must be positive, got %v", p.Duration)
+	}
+	return Execute(p, sc.Workload(p.Seed, p.Duration))
+}
+
+// Execute runs the given workload as Run runs a scenario's. Params.Scenario
+// only names the run in its report.
+func Execute(p Params, work Workload) (*Report, error) {
 	if p.Drain == 0 {
 		p.Drain = DefaultDrain
 	}
@@ -188,17 +197,14 @@ func Run(p Params) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Params: p, Start: s.Now()}
-	work := sc.Workload(p.Seed, p.Duration)
-	rep.Solves = work.Solves()
+	rep := &Report{Params: p, Start: s.Now(), Solves: work.Solves()}
 	sys.start(work, &rep.Analyses)
 
 	// Phase one: arrivals. Phase two: drain.
 	out := s.Run(sim.Budget{Until: p.Duration, MaxEvents: p.MaxEvents})
 	if out.Reason != sim.EventBudget && out.Reason != sim.Fatal {
-		left := p.MaxEvents - out.Events
 		events := out.Events
-		out = s.Run(sim.Budget{Until: p.Duration + p.Drain, MaxEvents: left})
+		out = s.Run(sim.Budget{Until: p.Duration + p.Drain, MaxEvents: p.MaxEvents - events})
 		out.Events += events
 	}
 	rep.Events = out.Events
