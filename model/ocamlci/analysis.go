@@ -1,6 +1,7 @@
 package ocamlci
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -78,15 +79,32 @@ func (b *Backend) Analyse(a Analysis) *sim.Promise[model.Result[string]] {
 		})
 		return sim.TryBind(func() *sim.Promise[string] { return outcome },
 			func(v string) *sim.Promise[model.Result[string]] {
-				job.Logf("Job succeeded")
-				return sim.Return(model.Ok(v))
+				return sim.Return(record(job, v, nil))
 			},
 			func(err error) *sim.Promise[model.Result[string]] {
-				job.Logf("Job failed: %v", err)
-				return sim.Return(model.Error[string](err))
+				return sim.Return(record(job, "", err))
 			})
 	}
 	return sim.Finalize(run, sw.TurnOff)
+}
+
+// ErrCancelled is the result of an analysis whose job was cancelled,
+// whatever its solves returned (CI1).
+var ErrCancelled = errors.New("Cancelled")
+
+// record turns an analysis's outcome into its result as the cache does
+// (CI1): if the job was cancelled the result is ErrCancelled and nothing is
+// logged; otherwise it logs "Job succeeded" or "Job failed: <message>".
+func record(job *model.Job, v string, err error) model.Result[string] {
+	if _, cancelled := job.Cancelled(); cancelled {
+		return model.Error[string](ErrCancelled)
+	}
+	if err != nil {
+		job.Logf("Job failed: %v", err)
+		return model.Error[string](err)
+	}
+	job.Logf("Job succeeded")
+	return model.Ok(v)
 }
 
 // solveAll runs the solves one after another. A lint solve's failure is
