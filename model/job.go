@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jobsim/jobsim/sim"
@@ -39,8 +40,58 @@ var levelNames = [...]string{"harmless", "mostly-harmless", "average", "above-av
 
 func (l Level) String() string { return levelNames[l] }
 
-// Config is Current.Config: the engine's settings that jobs consult.
-type Config struct{}
+// Config is Current.Config: the engine's settings that jobs consult. Its
+// zero value sets no confirmation threshold, as ocaml-ci's solver config.
+type Config struct {
+	threshold *Level
+	waiters   []confirmWait
+}
+
+type confirmWait struct {
+	level   Level
+	resolve sim.Resolver[sim.Unit]
+}
+
+// SetConfirm sets the confirmation threshold: jobs at this level or above
+// wait for it to rise (JB8). Waiting jobs whose level is now below it go
+// on.
+func (c *Config) SetConfirm(threshold Level) {
+	c.threshold = &threshold
+	c.release()
+}
+
+// ClearConfirm removes the threshold; every waiting job goes on.
+func (c *Config) ClearConfirm() {
+	c.threshold = nil
+	c.release()
+}
+
+// needsConfirm reports whether a job at level must wait (JB8).
+func (c *Config) needsConfirm(level Level) bool {
+	return c.threshold != nil && *c.threshold <= level
+}
+
+func (c *Config) release() {
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if c.needsConfirm(w.level) {
+			kept = append(kept, w)
+			continue
+		}
+		if w.resolve.Promise().IsPending() {
+			w.resolve.Resolve(sim.Unit{})
+		}
+	}
+	clear(c.waiters[len(kept):])
+	c.waiters = kept
+}
+
+// confirmed is fulfilled once a job at level may start.
+func (c *Config) confirmed(level Level) *sim.Promise[sim.Unit] {
+	p, r := sim.Task[sim.Unit]()
+	c.waiters = append(c.waiters, confirmWait{level, r})
+	return p
+}
 
 // JobState is a job's state as derived from its fields (JB7).
 type JobState int
@@ -73,33 +124,65 @@ type Job struct {
 	sw       *Switch
 	priority Priority
 
+	config *Config
+
 	log     []string
 	logOpen bool
+	readers []sim.Resolver[sim.Unit] // woken by the next write or the close
 
 	started     bool
 	startTime   time.Time
 	cancelled   bool
 	reason      string
-	cancelHooks []CancelHook
+	cancelHooks []*cancelEntry
 	closed      bool
 }
 
+// cancelEntry is one registered cancel hook; WithHandler removes its own.
+type cancelEntry struct{ fn CancelHook }
+
 // NewJob is Job.create ~switch ~label ~config (JB1–JB3). It fails at once
-// if the switch is not On. Otherwise it creates the job's empty log, adds
+// if the switch is not On, or if the log file cannot be created (no
+// descriptor, no disk space); then no job is registered. Otherwise it adds
 // the job to the table, raises the gauge and pushes the job's completion
-// hook on the switch.
-func (p *Process) NewJob(sw *Switch, label string, _ *Config, prio Priority) (*Job, error) {
+// hook on the switch. In Held mode the log keeps its descriptor open.
+func (p *Process) NewJob(sw *Switch, label string, config *Config, prio Priority) (*Job, error) {
 	if !sw.IsOn() {
 		return nil, fmt.Errorf("Switch %s is not on! (%s)", sw.label, label)
 	}
-	j := &Job{proc: p, id: p.newJobID(label), label: label, sw: sw, priority: prio, logOpen: true}
+	if err := p.createLog(label); err != nil {
+		return nil, err
+	}
+	if config == nil {
+		config = &Config{}
+	}
+	j := &Job{proc: p, id: p.newJobID(label), label: label, sw: sw, priority: prio,
+		config: config, logOpen: true}
 	p.jobs[j.id] = j
 	p.created++
 	p.gauge++
 	if err := sw.AddHookOrFail("job "+j.id, j.complete); err != nil {
-		return nil, err // cannot happen: the switch was checked On above
+		panic("model: switch went off while creating a job") // checked On above
 	}
 	return j, nil
+}
+
+// createLog creates an empty log file: it takes a descriptor, and gives it
+// back at once unless logs are Held.
+func (p *Process) createLog(label string) error {
+	if err := p.inject(SiteJobCreate, label); err != nil {
+		return err
+	}
+	if p.Disk.full() {
+		return ErrNoSpace
+	}
+	if err := p.FDs.Open(FDLog); err != nil {
+		return err
+	}
+	if p.LogMode == Transient {
+		p.FDs.Close(FDLog)
+	}
+	return nil
 }
 
 // ID returns the job's id, e.g. 2026-06-02/150213-solver-job-426cf4.
@@ -139,22 +222,60 @@ func (j *Job) LogOpen() bool { return j.logOpen }
 
 // Logf writes one timestamped line (JB4). A write to a closed job is
 // dropped and reported in the process log; the caller sees no failure
-// (JB5).
-func (j *Job) Logf(format string, args ...any) {
+// (JB5). A write that cannot get a descriptor or disk space fails with
+// ErrTooManyOpenFiles or ErrNoSpace, as the OCaml write raises.
+func (j *Job) Logf(format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
-	j.write(msg, stamp(j.proc.Sim.Now(), msg))
+	return j.write(msg, stamp(j.proc.Sim.Now(), msg))
 }
 
 // Write appends text to the log as it is, with no timestamp: the raw write
 // used to copy a remote log (JB4).
-func (j *Job) Write(text string) { j.write(text, text) }
+func (j *Job) Write(text string) error { return j.write(text, text) }
 
-func (j *Job) write(msg, line string) {
+// write appends line, opening the file for it in Transient mode, and
+// wakes the log's readers (JB5, JB6).
+func (j *Job) write(msg, line string) error {
+	p := j.proc
 	if !j.logOpen {
-		j.proc.Warn("Job.write(%s, %s) called on closed job", j.id, msg)
-		return
+		p.Warn("Job.write(%s, %q) called on closed job", j.id, msg)
+		return nil
+	}
+	if err := p.inject(SiteJobLog, msg); err != nil {
+		return err
+	}
+	if p.LogMode == Transient {
+		if err := p.FDs.Open(FDLog); err != nil {
+			return err
+		}
+		defer p.FDs.Close(FDLog)
+	}
+	if err := p.Disk.take(int64(len(line) + 1)); err != nil {
+		return err
 	}
 	j.log = append(j.log, line)
+	j.wakeReaders()
+	return nil
+}
+
+// WaitLog returns a promise fulfilled by the next write to the log or by
+// its close: what a client tailing the log waits on (JB6).
+func (j *Job) WaitLog() *sim.Promise[sim.Unit] {
+	p, r := sim.Wait[sim.Unit]()
+	if j.closed {
+		r.Resolve(sim.Unit{})
+		return p
+	}
+	j.readers = append(j.readers, r)
+	return p
+}
+
+func (j *Job) wakeReaders() {
+	readers := j.readers
+	j.readers = nil
+	for _, r := range readers {
+		r.Resolve(sim.Unit{})
+	}
 }
 
 // OnCancel registers fn as a cancel hook. If the job is already cancelled,
@@ -163,36 +284,54 @@ func (j *Job) OnCancel(fn CancelHook) *sim.Promise[sim.Unit] {
 	if j.cancelled {
 		return fn(j.reason)
 	}
-	j.cancelHooks = append(j.cancelHooks, fn)
+	j.cancelHooks = append(j.cancelHooks, &cancelEntry{fn})
 	return sim.Done()
+}
+
+// WithHandler is Job.with_handler: it runs fn with onCancel registered as
+// a cancel hook, and removes the hook once fn's promise is resolved. If
+// the job is already cancelled, onCancel runs first, then fn.
+func WithHandler[T any](j *Job, onCancel CancelHook, fn func() *sim.Promise[T]) *sim.Promise[T] {
+	if j.cancelled {
+		return sim.Bind(onCancel(j.reason), func(sim.Unit) *sim.Promise[T] { return fn() })
+	}
+	e := &cancelEntry{onCancel}
+	j.cancelHooks = append(j.cancelHooks, e)
+	return sim.Finalize(fn, func() *sim.Promise[sim.Unit] {
+		if i := slices.Index(j.cancelHooks, e); i >= 0 {
+			j.cancelHooks = slices.Delete(j.cancelHooks, i, i+1)
+		}
+		return sim.Done()
+	})
 }
 
 // Cancel is Job.cancel (JB13, JB14): it marks the job cancelled, logs the
 // reason and runs the cancel hooks oldest first, one after another, in the
-// background. Cancelling never closes a job.
+// background. Cancelling never closes a job. The log line's own failure,
+// if the log cannot be written, is ignored here as the cancel goes on.
 func (j *Job) Cancel(reason string) {
 	if j.cancelled {
-		j.Logf("cancel(%q): already cancelled (%q)!", reason, j.reason)
+		_ = j.Logf("cancel(%q): already cancelled (%q)!", reason, j.reason)
 		return
 	}
 	j.cancelled, j.reason = true, reason
-	j.Logf("Cancelling: %s", reason)
+	_ = j.Logf("Cancelling: %s", reason)
 	hooks := j.takeCancelHooks()
 	j.proc.Sim.Async(func() *sim.Promise[sim.Unit] { return runCancelHooks(hooks, reason) })
 }
 
-func (j *Job) takeCancelHooks() []CancelHook {
+func (j *Job) takeCancelHooks() []*cancelEntry {
 	hooks := j.cancelHooks
 	j.cancelHooks = nil
 	return hooks
 }
 
 // runCancelHooks runs hooks oldest first, each awaited before the next.
-func runCancelHooks(hooks []CancelHook, reason string) *sim.Promise[sim.Unit] {
+func runCancelHooks(hooks []*cancelEntry, reason string) *sim.Promise[sim.Unit] {
 	if len(hooks) == 0 {
 		return sim.Done()
 	}
-	return sim.Bind(hooks[0](reason), func(sim.Unit) *sim.Promise[sim.Unit] {
+	return sim.Bind(hooks[0].fn(reason), func(sim.Unit) *sim.Promise[sim.Unit] {
 		return runCancelHooks(hooks[1:], reason)
 	})
 }
@@ -215,11 +354,16 @@ func (j *Job) complete() *sim.Promise[sim.Unit] {
 // close closes the log, removes the job from the table and lowers the
 // gauge.
 func (j *Job) close() {
+	p := j.proc
+	if p.LogMode == Held {
+		p.FDs.Close(FDLog)
+	}
 	j.logOpen = false
 	j.closed = true
-	delete(j.proc.jobs, j.id)
-	j.proc.closed++
-	j.proc.gauge--
+	delete(p.jobs, j.id)
+	p.closed++
+	p.gauge--
+	j.wakeReaders()
 }
 
 // ErrStartedTwice is the failure of starting a job twice (JB10).
@@ -234,24 +378,109 @@ func (j *Job) start() error {
 	return nil
 }
 
-// StartWith is Job.start_with ~pool ~level (JB9, JB10, JB12): it asks pool
+// StartOption changes how StartWith starts a job.
+type StartOption func(*startOptions)
+
+type startOptions struct {
+	timeout time.Duration
+}
+
+// WithTimeout gives the job a timeout (JB11): once started, a background
+// timer cancels it with reason "Timeout (<duration>)" unless it is already
+// cancelled. The timer is not stopped when the switch turns off.
+func WithTimeout(d time.Duration) StartOption {
+	return func(o *startOptions) { o.timeout = d }
+}
+
+// StartWith is Job.start_with ~pool ~level (JB8–JB12). It waits for
+// confirmation if the config's threshold is at or below level, asks pool
 // for a resource, registering the request's cancel function as a cancel
-// hook of the job, logs the wait if the resource is not granted at once,
-// then marks the job running and returns the resource.
-func StartWith[R any](j *Job, pool Pool[R], level Level) *sim.Promise[R] {
-	res, cancel := pool.Get(j.priority, j.sw)
-	j.OnCancel(func(string) *sim.Promise[sim.Unit] { return cancel() })
-	if res.IsPending() {
-		j.Logf("Waiting for resource in pool %s", pool.Label())
-		res = sim.Map(res, func(r R) R {
-			j.Logf("Got resource from pool %s", pool.Label())
-			return r
-		})
+// hook of the job, and logs the wait if the resource is not granted at
+// once. Then it marks the job running, arms the timeout if one was given,
+// and returns the resource.
+//
+// A log line that cannot be written makes StartWith reject with the write's
+// error, as the OCaml raises: after a failed "Got resource" write the
+// resource is never handed on.
+func StartWith[R any](j *Job, pool Pool[R], level Level, opts ...StartOption) *sim.Promise[R] {
+	var o startOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
-	return sim.Bind(res, func(r R) *sim.Promise[R] {
-		if err := j.start(); err != nil {
-			return sim.Fail[R](err)
+	return sim.Bind(j.confirm(level), func(sim.Unit) *sim.Promise[R] {
+		res, cancel := pool.Get(j.priority, j.sw)
+		j.OnCancel(func(string) *sim.Promise[sim.Unit] { return cancel() })
+		if res.IsPending() {
+			if err := j.Logf("Waiting for resource in pool %s", pool.Label()); err != nil {
+				return sim.Fail[R](err)
+			}
+			res = sim.Bind(res, func(r R) *sim.Promise[R] {
+				if err := j.Logf("Got resource from pool %s", pool.Label()); err != nil {
+					return sim.Fail[R](err)
+				}
+				return sim.Return(r)
+			})
 		}
-		return sim.Return(r)
+		return sim.Bind(res, func(r R) *sim.Promise[R] {
+			if err := j.start(); err != nil {
+				return sim.Fail[R](err)
+			}
+			if o.timeout > 0 {
+				j.armTimeout(o.timeout)
+			}
+			return sim.Return(r)
+		})
 	})
+}
+
+// confirm waits until the job's level is below the config's threshold
+// (JB8), logging "Waiting for confirm-threshold > <level>" if it must wait
+// and "Confirm-threshold now > <level>" when it may go on. The wait is
+// registered as a cancel hook, so cancelling the job or turning its switch
+// off ends it with ErrCanceled.
+func (j *Job) confirm(level Level) *sim.Promise[sim.Unit] {
+	if !j.config.needsConfirm(level) {
+		return sim.Done()
+	}
+	if err := j.Logf("Waiting for confirm-threshold > %s", level); err != nil {
+		return sim.Fail[sim.Unit](err)
+	}
+	wait := j.config.confirmed(level)
+	j.OnCancel(func(string) *sim.Promise[sim.Unit] {
+		wait.Cancel()
+		return sim.Done()
+	})
+	return sim.Bind(wait, func(sim.Unit) *sim.Promise[sim.Unit] {
+		if err := j.Logf("Confirm-threshold now > %s", level); err != nil {
+			return sim.Fail[sim.Unit](err)
+		}
+		return sim.Done()
+	})
+}
+
+// armTimeout starts the timer of JB11.
+func (j *Job) armTimeout(d time.Duration) {
+	s := j.proc.Sim
+	s.Async(func() *sim.Promise[sim.Unit] {
+		return sim.Map(s.Sleep(d), func(sim.Unit) sim.Unit {
+			if !j.cancelled {
+				j.Cancel(fmt.Sprintf("Timeout (%s)", formatTimeout(d)))
+			}
+			return sim.Unit{}
+		})
+	})
+}
+
+// formatTimeout writes a duration as OCurrent's job timeouts do: minutes
+// with one decimal above two minutes, seconds with one decimal above two
+// seconds, else seconds with six decimals.
+func formatTimeout(d time.Duration) string {
+	secs := d.Seconds()
+	switch {
+	case secs > 120:
+		return fmt.Sprintf("%.1f minutes", secs/60)
+	case secs > 2:
+		return fmt.Sprintf("%.1f seconds", secs)
+	}
+	return fmt.Sprintf("%f seconds", secs)
 }

@@ -191,8 +191,8 @@ func TestJob(t *testing.T) {
 		}, j.Log())
 		prefix := "2026-06-02 15:03.13: Job.write(" + j.ID() + ", "
 		assert.Equal(t, []string{
-			prefix + "Got resource from pool OCluster) called on closed job",
-			prefix + "Building on solver-1) called on closed job",
+			prefix + `"Got resource from pool OCluster") called on closed job`,
+			prefix + `"Building on solver-1") called on closed job`,
 		}, p.ProcessLog())
 	})
 
@@ -553,7 +553,7 @@ func TestJob(t *testing.T) {
 		assert.Equal(t, Closed, j.State())
 		assert.Empty(t, j.Log())
 		assert.Equal(t, []string{
-			"2026-06-02 15:03.13: Job.write(" + j.ID() + ", Job succeeded) called on closed job",
+			"2026-06-02 15:03.13: Job.write(" + j.ID() + ", \"Job succeeded\") called on closed job",
 		}, p.ProcessLog())
 		assert.Zero(t, pool.InUse(), "slot released by the turn-off")
 	})

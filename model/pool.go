@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/jobsim/jobsim/sim"
 )
@@ -24,12 +25,14 @@ type LocalPool struct {
 	used     int
 	high     fifo
 	low      fifo
+	holders  []*Switch // the switches of the granted slots, in grant order
 }
 
+// slotRequest is a queued request. Its promise is fulfilled with true
+// when a slot is granted and with false when the request is cancelled.
 type slotRequest struct {
-	sw       *Switch
-	resolver sim.Resolver[sim.Unit]
-	queued   bool
+	ready  *sim.Promise[bool]
+	settle sim.Resolver[bool]
 }
 
 // fifo is a queue of requests that cancelling can remove from the middle.
@@ -45,17 +48,16 @@ func (q *fifo) pop() *slotRequest {
 }
 
 func (q *fifo) remove(r *slotRequest) {
-	for i, x := range q.items {
-		if x == r {
-			q.items = append(q.items[:i], q.items[i+1:]...)
-			return
-		}
+	if i := slices.Index(q.items, r); i >= 0 {
+		q.items = slices.Delete(q.items, i, i+1)
 	}
 }
 
 // NewLocalPool is Current.Pool.create ~label capacity.
 func (p *Process) NewLocalPool(label string, capacity int) *LocalPool {
-	return &LocalPool{proc: p, label: label, capacity: capacity}
+	lp := &LocalPool{proc: p, label: label, capacity: capacity}
+	p.pools = append(p.pools, lp)
+	return lp
 }
 
 // Label returns the pool's label.
@@ -70,36 +72,50 @@ func (lp *LocalPool) InUse() int { return lp.used }
 // Queued returns how many requests wait, high and low.
 func (lp *LocalPool) Queued() (high, low int) { return len(lp.high.items), len(lp.low.items) }
 
-// Get enqueues a request, grants it if a slot is free, and adds the
-// request's cancel function to sw with add_hook_or_exec (PL2). The grant
-// comes first, so on a switch that is already Off a free slot is still
-// granted, its release hook cannot be pushed, and the slot is never freed
-// (JB16, PL5).
+// Get is Pool.Local.get (PL2, PL3). It queues a request and grants free
+// slots at once; then it adds the request's cancel function to sw with
+// add_hook_or_exec, and once the request is granted it pushes the slot's
+// release hook on sw with add_hook_or_fail. The slot is freed only when sw
+// turns off, and the cancel hook is never removed (PL4).
+//
+// On a switch that is already Off, a free slot is granted, the cancel
+// hook runs at once but finds the request granted, and pushing the release
+// hook fails with "Switch already off!": the slot is never freed (JB16,
+// PL5).
 func (lp *LocalPool) Get(prio Priority, sw *Switch) (*sim.Promise[sim.Unit], func() *sim.Promise[sim.Unit]) {
-	res, resolver := sim.Wait[sim.Unit]()
-	req := &slotRequest{sw: sw, resolver: resolver, queued: true}
+	ready, settle := sim.Wait[bool]()
+	req := &slotRequest{ready: ready, settle: settle}
+	queue := &lp.low
 	if prio == High {
-		lp.high.push(req)
-	} else {
-		lp.low.push(req)
+		queue = &lp.high
 	}
-	lp.grant()
-
+	queue.push(req)
 	cancel := func() *sim.Promise[sim.Unit] {
-		if req.queued {
-			req.queued = false
-			lp.high.remove(req)
-			lp.low.remove(req)
-			resolver.Reject(fmt.Errorf("Cancelled waiting for resource from pool %q", lp.label))
+		queue.remove(req)
+		if ready.IsPending() {
+			settle.Resolve(false)
 		}
 		return sim.Done()
 	}
-	sw.AddHookOrExec("cancel request to pool "+lp.label, cancel)
-	return res, cancel
+	lp.check()
+
+	granted := sim.Bind(sw.AddHookOrExec("cancel request to pool "+lp.label, cancel),
+		func(sim.Unit) *sim.Promise[bool] { return ready })
+	th := sim.Bind(granted, func(use bool) *sim.Promise[sim.Unit] {
+		if !use {
+			return sim.Fail[sim.Unit](fmt.Errorf("Cancelled waiting for resource from pool %q", lp.label))
+		}
+		if err := sw.AddHookOrFail("release slot of pool "+lp.label, lp.releaseFor(sw)); err != nil {
+			return sim.Fail[sim.Unit](err)
+		}
+		lp.holders = append(lp.holders, sw)
+		return sim.Done()
+	})
+	return th, cancel
 }
 
-// grant hands free slots to waiting requests, High first (PL1, PL2).
-func (lp *LocalPool) grant() {
+// check grants free slots to waiting requests, High first (PL1).
+func (lp *LocalPool) check() {
 	for lp.used < lp.capacity {
 		var req *slotRequest
 		switch {
@@ -110,19 +126,41 @@ func (lp *LocalPool) grant() {
 		default:
 			return
 		}
-		req.queued = false
 		lp.used++
-		if err := req.sw.AddHookOrFail("release slot of pool "+lp.label, lp.release); err != nil {
-			req.resolver.Reject(err)
-			continue
-		}
-		req.resolver.Resolve(sim.Unit{})
+		req.settle.Resolve(true)
 	}
 }
 
-// release frees one slot and hands it on.
-func (lp *LocalPool) release() *sim.Promise[sim.Unit] {
-	lp.used--
-	lp.grant()
-	return sim.Done()
+// releaseFor is the release hook of a slot held by sw: it frees the slot
+// and hands it on.
+func (lp *LocalPool) releaseFor(sw *Switch) Hook {
+	return func() *sim.Promise[sim.Unit] {
+		if i := slices.Index(lp.holders, sw); i >= 0 {
+			lp.holders = slices.Delete(lp.holders, i, i+1)
+		}
+		lp.used--
+		lp.check()
+		return sim.Done()
+	}
+}
+
+// PoolView is a Local pool as a snapshot shows it.
+type PoolView struct {
+	Label    string
+	Capacity int
+	InUse    int
+	High     int      // High requests waiting
+	Low      int      // Low requests waiting
+	Holders  []string // the labels of the switches holding slots
+	Leaked   int      // slots in use that no switch will ever give back
+}
+
+func (lp *LocalPool) view() PoolView {
+	v := PoolView{Label: lp.label, Capacity: lp.capacity, InUse: lp.used,
+		High: len(lp.high.items), Low: len(lp.low.items)}
+	for _, sw := range lp.holders {
+		v.Holders = append(v.Holders, sw.label)
+	}
+	v.Leaked = lp.used - len(lp.holders)
+	return v
 }

@@ -11,23 +11,72 @@ import (
 
 // Process is the simulated OCaml process that runs OCurrent: the global
 // state that the real engine keeps in module-level values. It owns the
-// jobs table shown on /jobs, the ocurrent_core_active_jobs gauge, the count of
-// capability handles not yet released, and the process log (the engine's own warnings, kept
-// apart from job logs).
+// jobs table shown on /jobs, the ocurrent_core_active_jobs gauge, the
+// descriptor table and disk that job logs use, the count of capability
+// handles not yet released, and the process log (the engine's own
+// warnings, kept apart from job logs).
 type Process struct {
 	Sim *sim.Sim
+
+	// LogMode is how job logs hold descriptors (JB5); set it before the
+	// first job is created.
+	LogMode LogMode
+	// FDs is the process's descriptor table.
+	FDs FDTable
+	// Disk is the space job logs may use.
+	Disk Disk
+	// Inject, if set, is asked at each fault site whether to fail there:
+	// it returns the error to fail with, or nil. See Site.
+	Inject func(site Site, detail string) error
 
 	jobs    map[string]*Job // the jobs table; only closing removes a job
 	created int
 	closed  int
 	gauge   int
 	plog    []string
-	handles int // capabilities handed out and not yet released
+	handles int // capability handles handed out and not yet released
+	viewers int // log streams open
+
+	pools     []*LocalPool
+	switchSeq int
+	switches  switchSet // switches with hooks on their stack
+	dropped   []*Switch // switches nothing references any more (SW7)
 }
 
-// NewProcess returns a process with an empty jobs table, running on s.
+// DefaultBaseFDs is how many descriptors a process holds before it runs
+// any job: the standard streams, the web server's listening socket, the
+// database and the scheduler connection, give or take.
+const DefaultBaseFDs = 16
+
+// NewProcess returns a process with an empty jobs table, running on s,
+// with transient logs, a descriptor limit of DefaultFDLimit and an
+// unlimited disk.
 func NewProcess(s *sim.Sim) *Process {
-	return &Process{Sim: s, jobs: map[string]*Job{}}
+	return &Process{
+		Sim:  s,
+		FDs:  FDTable{Limit: DefaultFDLimit, Base: DefaultBaseFDs},
+		jobs: map[string]*Job{},
+	}
+}
+
+// Site names a place in the model where a fault can be injected.
+type Site string
+
+const (
+	// SiteJobCreate is the creation of a job's log file (JB2); the detail
+	// is the job's label.
+	SiteJobCreate Site = "job-create"
+	// SiteJobLog is a write to a job's log (JB5); the detail is the
+	// message, without its timestamp.
+	SiteJobLog Site = "job-log"
+)
+
+// inject asks the fault hook about site.
+func (p *Process) inject(site Site, detail string) error {
+	if p.Inject == nil {
+		return nil
+	}
+	return p.Inject(site, detail)
 }
 
 // Warn appends a line to the process log, stamped like a job log line.

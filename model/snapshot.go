@@ -13,12 +13,28 @@ type Snapshot struct {
 	Closed  int // jobs closed since the process started
 	Gauge   int // the ocurrent_core_active_jobs gauge
 	Handles int // capability handles handed out and not released
+	Viewers int // log streams open
 	// Jobs is the jobs table, sorted by id as /jobs lists it.
 	Jobs []JobView
-	// Switches are the switches that hold the jobs of the table, in the
-	// order their first job appears there.
-	Switches   []SwitchView
+	// Switches are the switches with hooks on their stack, in creation
+	// order.
+	Switches []SwitchView
+	// Pools are the Local pools, in creation order.
+	Pools      []PoolView
+	FDs        FDView
+	Disk       Disk
+	LogMode    LogMode
 	ProcessLog []string
+}
+
+// FDView is the descriptor table as a snapshot shows it.
+type FDView struct {
+	Limit   int
+	Base    int
+	Log     int // log files open
+	Sockets int // viewer sockets open
+	InUse   int // all of them, Base included
+	Peak    int
 }
 
 // JobView is one job as a snapshot shows it.
@@ -49,16 +65,19 @@ func (p *Process) Snapshot() Snapshot {
 		At: p.Sim.Now(), Created: p.created, Closed: p.closed,
 		Gauge: p.gauge, Handles: p.handles, ProcessLog: slices.Clone(p.plog),
 	}
-	var order []*Switch
-	seen := map[*Switch]bool{}
+	snap.Viewers = p.viewers
+	snap.Disk, snap.LogMode = p.Disk, p.LogMode
+	snap.FDs = FDView{
+		Limit: p.FDs.Limit, Base: p.FDs.Base, Log: p.FDs.OpenOf(FDLog),
+		Sockets: p.FDs.OpenOf(FDSocket), InUse: p.FDs.InUse(), Peak: p.FDs.Peak(),
+	}
 	for _, j := range p.OpenJobs() {
 		snap.Jobs = append(snap.Jobs, j.view())
-		if !seen[j.sw] {
-			seen[j.sw] = true
-			order = append(order, j.sw)
-		}
 	}
-	for _, sw := range order {
+	for _, lp := range p.pools {
+		snap.Pools = append(snap.Pools, lp.view())
+	}
+	for _, sw := range p.switches.sorted() {
 		snap.Switches = append(snap.Switches, SwitchView{
 			Label: sw.label, State: sw.state, Hooks: sw.Hooks(), Peak: sw.peakHook,
 		})

@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/jobsim/jobsim/sim"
 )
@@ -43,10 +44,12 @@ type namedHook struct {
 // Switch is Current.Switch: something that can be turned off once, running
 // its hooks newest first when it is.
 type Switch struct {
-	proc  *Process
-	label string
-	state SwitchState
-	hooks []namedHook // a stack: the newest hook is last
+	proc    *Process
+	seq     int // creation order, for listing
+	label   string
+	state   SwitchState
+	dropped bool
+	hooks   []namedHook // a stack: the newest hook is last
 
 	offWait  []sim.Resolver[sim.Unit] // turn_off and add_hook_or_exec calls waiting for Off
 	peakHook int
@@ -54,7 +57,8 @@ type Switch struct {
 
 // NewSwitch is Switch.create: an On switch with a label (SW1).
 func (p *Process) NewSwitch(label string) *Switch {
-	return &Switch{proc: p, label: label, state: On}
+	p.switchSeq++
+	return &Switch{proc: p, seq: p.switchSeq, label: label, state: On}
 }
 
 // NewSwitchOff is Switch.create_off: a switch that is already Off (SW1).
@@ -86,6 +90,9 @@ func (sw *Switch) Hooks() []string {
 }
 
 func (sw *Switch) push(name string, fn Hook) {
+	if len(sw.hooks) == 0 {
+		sw.proc.switches.add(sw)
+	}
 	sw.hooks = append(sw.hooks, namedHook{name, fn})
 	if len(sw.hooks) > sw.peakHook {
 		sw.peakHook = len(sw.hooks)
@@ -148,6 +155,7 @@ func (sw *Switch) TurnOff() *sim.Promise[sim.Unit] {
 func (sw *Switch) runHooks() *sim.Promise[sim.Unit] {
 	if len(sw.hooks) == 0 {
 		sw.state = Off
+		sw.proc.switches.remove(sw)
 		waiters := sw.offWait
 		sw.offWait = nil
 		for _, r := range waiters {
@@ -161,4 +169,69 @@ func (sw *Switch) runHooks() *sim.Promise[sim.Unit] {
 	return sim.Bind(top.fn(), func(sim.Unit) *sim.Promise[sim.Unit] {
 		return sw.runHooks()
 	})
+}
+
+// Drop records that the code no longer references the switch: the OCaml
+// value has become garbage. See Process.Collect.
+func (sw *Switch) Drop() {
+	if !sw.dropped {
+		sw.dropped = true
+		sw.proc.dropped = append(sw.proc.dropped, sw)
+	}
+}
+
+// Collect is a run of OCaml's garbage collector over the switches (SW7).
+// A switch is collected once the code has dropped it (Drop) and no job in
+// the jobs table holds it; a collected switch that is still On is turned
+// off, with a warning in the process log. A switch held by a module-level
+// value is never dropped, and one held by a job in the table is never
+// collected, so collection never rescues a leaked job.
+//
+// The real collector runs at times jobsim cannot predict; the model
+// collects only when Collect is called, which the scenario runner does
+// once, before its final snapshot. Collect returns how many switches it
+// turned off.
+func (p *Process) Collect() int {
+	held := map[*Switch]bool{}
+	for _, j := range p.jobs {
+		held[j.sw] = true
+	}
+	n := 0
+	kept := p.dropped[:0]
+	for _, sw := range p.dropped {
+		switch {
+		case held[sw]:
+			kept = append(kept, sw)
+		case sw.state == On:
+			p.Warn("Switch %s garbage collected while still on; turning it off", sw.label)
+			sw.TurnOff()
+			n++
+		}
+	}
+	clear(p.dropped[len(kept):])
+	p.dropped = kept
+	return n
+}
+
+// switchSet is the set of switches with hooks on their stack, listed in
+// creation order.
+type switchSet map[*Switch]struct{}
+
+func (s *switchSet) add(sw *Switch) {
+	if *s == nil {
+		*s = switchSet{}
+	}
+	(*s)[sw] = struct{}{}
+}
+
+func (s switchSet) remove(sw *Switch) { delete(s, sw) }
+
+// sorted returns the switches in creation order.
+func (s switchSet) sorted() []*Switch {
+	out := make([]*Switch, 0, len(s))
+	for sw := range s {
+		out = append(out, sw)
+	}
+	slices.SortFunc(out, func(a, b *Switch) int { return a.seq - b.seq })
+	return out
 }
