@@ -216,6 +216,7 @@ func Execute(p Params, work Workload) (*Report, error) {
 		return nil, fmt.Errorf("scenarios: the simulated process died: %v", out.Err)
 	}
 	rep.Drained = out.Reason == sim.Idle
+	sys.Proc.Collect()
 	rep.Snapshot = sys.Proc.Snapshot()
 	rep.Verdict = check.Jobs(rep.Snapshot)
 	return rep, nil

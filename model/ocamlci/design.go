@@ -88,7 +88,10 @@ func (d *PerCall) Solve(analysis *model.Job, req SolveRequest) *sim.Promise[stri
 				})
 			})
 		},
-		switch_.TurnOff)
+		func() *sim.Promise[sim.Unit] {
+			switch_.Drop()
+			return switch_.TurnOff()
+		})
 }
 
 // Local is the in-process solver (CI6): no pool, no placeholder job, so no
@@ -108,7 +111,7 @@ func (d *Local) Name() string { return "local" }
 func (d *Local) Solve(analysis *model.Job, req SolveRequest) *sim.Promise[string] {
 	return sim.Map(d.proc.Sim.Sleep(req.Duration), func(sim.Unit) string {
 		for _, line := range req.output() {
-			analysis.Write(line)
+			_ = analysis.Write(line) // an unwritable line is lost; the solve goes on
 		}
 		return req.Kind + " done locally"
 	})
