@@ -346,7 +346,9 @@ func (l *lexer) next() token {
 	case c == '"':
 		t.kind, t.text = l.quoted()
 	case c >= '0' && c <= '9':
-		n := l.span(func(c byte) bool { return c >= '0' && c <= '9' || c == '.' || c >= 'a' && c <= 'z' || c == 0xc2 || c == 0xb5 })
+		n := l.span(func(c byte) bool {
+			return c >= '0' && c <= '9' || c == '.' || c >= 'a' && c <= 'z' || c == 0xc2 || c == 0xb5
+		})
 		t.text = l.src[l.pos : l.pos+n]
 		t.kind = tokDuration
 		if strings.Trim(t.text, "0123456789") == "" {
