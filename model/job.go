@@ -72,18 +72,19 @@ func (c *Config) needsConfirm(level Level) bool {
 }
 
 func (c *Config) release() {
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
+	// A job that goes on may start another that must wait: its wait joins
+	// the new list.
+	waiters := c.waiters
+	c.waiters = nil
+	for _, w := range waiters {
 		if c.needsConfirm(w.level) {
-			kept = append(kept, w)
+			c.waiters = append(c.waiters, w)
 			continue
 		}
 		if w.resolve.Promise().IsPending() {
 			w.resolve.Resolve(sim.Unit{})
 		}
 	}
-	clear(c.waiters[len(kept):])
-	c.waiters = kept
 }
 
 // confirmed is fulfilled once a job at level may start.

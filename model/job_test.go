@@ -44,6 +44,16 @@ func (tr *cancelTrace) hook(name string, result func() *sim.Promise[sim.Unit]) C
 	}
 }
 
+// pushBlocker pushes on sw a hook that waits on the returned resolver: a
+// turn-off that reaches it stays TurningOff until it is resolved.
+func pushBlocker(tb testing.TB, sw *Switch) sim.Resolver[sim.Unit] {
+	tb.Helper()
+	blocker, unblock := sim.Wait[sim.Unit]()
+	hold := func() *sim.Promise[sim.Unit] { return blocker }
+	require.NoError(tb, sw.AddHookOrFail("blocker", hold))
+	return unblock
+}
+
 // openIDs returns the ids of the jobs in p's table.
 func openIDs(p *Process) []string {
 	var ids []string
@@ -556,5 +566,72 @@ func TestJob(t *testing.T) {
 			"2026-06-02 15:03.13: Job.write(" + j.ID() + ", \"Job succeeded\") called on closed job",
 		}, p.ProcessLog())
 		assert.Zero(t, pool.InUse(), "slot released by the turn-off")
+	})
+
+	t.Run("JB16_switch_off_while_waiting_for_confirmation", func(t *testing.T) {
+		p := newTestProcess(t)
+		pool := p.NewLocalPool("deploy", 1)
+		cfg := &Config{}
+		cfg.SetConfirm(Average)
+		sw := p.NewSwitch("deploy")
+		j, err := p.NewJob(sw, "deploy", cfg, Low)
+		require.NoError(t, err)
+		got := StartWith[sim.Unit](j, pool, Average)
+
+		p.Sim.At(time.Minute, func() { sw.TurnOff() })
+		p.Sim.At(2*time.Minute, func() { cfg.ClearConfirm() })
+		runIdle(t, p)
+
+		requireRejected(t, got, "canceled")
+		assert.Equal(t, Closed, j.State())
+		_, started := j.StartTime()
+		assert.False(t, started)
+		assert.Equal(t, []string{
+			"2026-06-02 15:02.13: Waiting for confirm-threshold > average",
+		}, j.Log())
+		assert.Empty(t, p.ProcessLog(), "no write after the close")
+		assert.Zero(t, pool.InUse(), "the pool was never asked")
+		assert.Equal(t, [2]int{0, 0}, queued(pool), "queued (high, low)")
+	})
+
+	t.Run("JB16_switch_turning_off_at_start_with_leaks_free_slot", func(t *testing.T) {
+		p := newTestProcess(t)
+		pool := p.NewLocalPool("analyse", 1)
+		sw := p.NewSwitch("solver-remote")
+		j := newJob(t, p, sw, "solver-job", Low)
+		// A hook pushed after the job's holds the switch in TurningOff
+		// with the job still open.
+		unblock := pushBlocker(t, sw)
+		sw.TurnOff()
+
+		got := StartWith[sim.Unit](j, pool, Average)
+		requirePending(t, got)
+		assert.Equal(t, 1, pool.InUse(), "granted at once")
+		p.Sim.At(time.Minute, func() { unblock.Resolve(sim.Unit{}) })
+		runIdle(t, p)
+
+		requireRejected(t, got, "Switch already off!")
+		assert.Equal(t, []string{
+			"2026-06-02 15:02.13: Waiting for resource in pool analyse",
+		}, j.Log())
+		assert.Equal(t, Closed, j.State())
+		_, started := j.StartTime()
+		assert.False(t, started)
+		assert.Equal(t, 1, pool.InUse(), "slot never freed")
+		assert.Equal(t, 1, p.Snapshot().Pools[0].Leaked)
+	})
+
+	t.Run("JB16_switch_off_while_running_closes_held_log", func(t *testing.T) {
+		p := newTestProcess(t)
+		p.LogMode = Held
+		sw := p.NewSwitch("analyse")
+		j := newJob(t, p, sw, "ci-analyse", Low)
+		requireFulfilled(t, StartWith[sim.Unit](j, p.NewLocalPool("analyse", 1), Average))
+		require.Equal(t, 1, p.FDs.OpenOf(FDLog))
+
+		requireFulfilled(t, sw.TurnOff())
+
+		assert.Equal(t, Closed, j.State())
+		assert.Zero(t, p.FDs.OpenOf(FDLog))
 	})
 }

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -155,5 +156,97 @@ func TestPool(t *testing.T) {
 		runIdle(t, p)
 		requireFulfilled(t, second.got)
 		assert.Equal(t, []string{"holder@0s", "second@1s"}, gl.granted)
+	})
+
+	t.Run("PL4_cancel_hook_is_never_removed", func(t *testing.T) {
+		p := newTestProcess(t)
+		lp := p.NewLocalPool("analyse", 1)
+		gl := &grantLog{s: p.Sim}
+		holder := gl.request(p, lp, "holder", Low)
+		sw := p.NewSwitch("solver-remote")
+		cancel := "cancel request to pool analyse"
+
+		// Three requests on one switch, each cancelled while queued.
+		for i := range 3 {
+			got, cancelReq := lp.Get(Low, sw)
+			requireFulfilled(t, cancelReq())
+			requireRejected(t, got, `Cancelled waiting for resource from pool "analyse"`)
+			assert.Len(t, sw.Hooks(), i+1, "hooks after use %d", i+1)
+		}
+		assert.Equal(t, []string{cancel, cancel, cancel}, sw.Hooks())
+
+		// A granted request keeps its cancel hook beside its release hook.
+		requireFulfilled(t, holder.sw.TurnOff())
+		got, _ := lp.Get(Low, sw)
+		requireFulfilled(t, got)
+		assert.Equal(t, []string{cancel, cancel, cancel, cancel, "release slot of pool analyse"},
+			sw.Hooks())
+		assert.Equal(t, 5, sw.PeakHooks())
+	})
+
+	t.Run("PL4_each_job_on_a_long_lived_switch_leaves_a_cancel_hook", func(t *testing.T) {
+		p := newTestProcess(t)
+		lp := p.NewLocalPool("analyse", 10)
+		sw := p.NewSwitch("solver-remote")
+		for range 3 {
+			j := newJob(t, p, sw, "solver-job", Low)
+			requireFulfilled(t, StartWith[sim.Unit](j, lp, Average))
+		}
+
+		counts := map[string]int{}
+		for _, name := range sw.Hooks() {
+			counts[strings.Fields(name)[0]]++
+		}
+		assert.Equal(t, map[string]int{"job": 3, "cancel": 3, "release": 3}, counts)
+		snap := p.Snapshot()
+		require.Len(t, snap.Switches, 1)
+		assert.Len(t, snap.Switches[0].Hooks, 9)
+	})
+
+	t.Run("PL5_switch_turning_off_at_grant_leaks_the_slot", func(t *testing.T) {
+		p := newTestProcess(t)
+		lp := p.NewLocalPool("analyse", 1)
+		sw, unblock := switchIn(t, p, "solver-remote", TurningOff)
+
+		// The slot is granted at once; the continuation waits for Off.
+		got, _ := lp.Get(Low, sw)
+		requirePending(t, got)
+		assert.Equal(t, 1, lp.InUse())
+		p.Sim.At(time.Second, func() { unblock.Resolve(sim.Unit{}) })
+		runIdle(t, p)
+
+		requireRejected(t, got, "Switch already off!")
+		assert.Equal(t, Off, sw.State())
+		want := PoolView{Label: "analyse", Capacity: 1, InUse: 1, Leaked: 1}
+		assert.Equal(t, []PoolView{want}, p.Snapshot().Pools)
+
+		// Nobody gets the slot again.
+		gl := &grantLog{s: p.Sim}
+		next := gl.request(p, lp, "next", Low)
+		runIdle(t, p)
+		requirePending(t, next.got)
+	})
+
+	t.Run("PL5_switch_turning_off_while_queued_leaks_the_slot", func(t *testing.T) {
+		p := newTestProcess(t)
+		lp := p.NewLocalPool("analyse", 2)
+		gl := &grantLog{s: p.Sim}
+		holder := gl.request(p, lp, "holder", Low)
+		gl.request(p, lp, "keeper", Low)
+		waiter := gl.request(p, lp, "waiter", Low)
+		unblock := pushBlocker(t, waiter.sw)
+
+		// The waiter's switch starts turning off; then the holder's slot
+		// is granted to it, and pushing the release hook fails.
+		p.Sim.At(time.Second, func() { waiter.sw.TurnOff() })
+		p.Sim.At(2*time.Second, func() { holder.sw.TurnOff() })
+		p.Sim.At(3*time.Second, func() { unblock.Resolve(sim.Unit{}) })
+		runIdle(t, p)
+
+		requireRejected(t, waiter.got, "Switch is being turned off!")
+		assert.Equal(t, Off, waiter.sw.State())
+		want := PoolView{Label: "analyse", Capacity: 2, InUse: 2,
+			Holders: []string{"keeper"}, Leaked: 1}
+		assert.Equal(t, []PoolView{want}, p.Snapshot().Pools)
 	})
 }

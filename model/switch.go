@@ -173,8 +173,11 @@ func (sw *Switch) runHooks() *sim.Promise[sim.Unit] {
 
 // Drop records that the code no longer references the switch: the OCaml
 // value has become garbage. See Process.Collect.
+//
+// An Off switch has nothing left for the collector to do, so dropping one
+// records nothing.
 func (sw *Switch) Drop() {
-	if !sw.dropped {
+	if !sw.dropped && sw.state != Off {
 		sw.dropped = true
 		sw.proc.dropped = append(sw.proc.dropped, sw)
 	}
@@ -197,19 +200,20 @@ func (p *Process) Collect() int {
 		held[j.sw] = true
 	}
 	n := 0
-	kept := p.dropped[:0]
-	for _, sw := range p.dropped {
+	// A hook run by a turn-off may drop another switch: it joins the new
+	// list, to be collected next time.
+	dropped := p.dropped
+	p.dropped = nil
+	for _, sw := range dropped {
 		switch {
 		case held[sw]:
-			kept = append(kept, sw)
+			p.dropped = append(p.dropped, sw)
 		case sw.state == On:
 			p.Warn("Switch %s garbage collected while still on; turning it off", sw.label)
 			sw.TurnOff()
 			n++
 		}
 	}
-	clear(p.dropped[len(kept):])
-	p.dropped = kept
 	return n
 }
 

@@ -128,8 +128,9 @@ func (b *Backend) Start(a Analysis) *Run {
 			})
 	}
 	result := sim.Finalize(run, func() *sim.Promise[sim.Unit] {
+		off := sw.TurnOff()
 		sw.Drop()
-		return sw.TurnOff()
+		return off
 	})
 	return &Run{Analysis: a, Job: job, Result: result}
 }
