@@ -137,6 +137,7 @@ type Job struct {
 	reason      string
 	cancelHooks []*cancelEntry
 	closed      bool
+	owner       *Job
 }
 
 // cancelEntry is one registered cancel hook; WithHandler removes its own.
@@ -165,6 +166,7 @@ func (p *Process) NewJob(sw *Switch, label string, config *Config, prio Priority
 	if err := sw.AddHookOrFail("job "+j.id, j.complete); err != nil {
 		panic("model: switch went off while creating a job") // checked On above
 	}
+	p.pass(Pass{Site: SiteReadyToRun, Detail: label, Job: j})
 	return j, nil
 }
 
@@ -185,6 +187,15 @@ func (p *Process) createLog(label string) error {
 	}
 	return nil
 }
+
+// SetOwner records the job that this one works for, as a solver-job works
+// for its analysis. OCurrent keeps no such link; jobsim keeps it so that a
+// report can say whose work a leaked job was and a fault can reach the
+// analysis from one of its jobs.
+func (j *Job) SetOwner(owner *Job) { j.owner = owner }
+
+// Owner returns the job this one works for, or nil.
+func (j *Job) Owner() *Job { return j.owner }
 
 // ID returns the job's id, e.g. 2026-06-02/150213-solver-job-426cf4.
 func (j *Job) ID() string { return j.id }
@@ -415,6 +426,7 @@ func StartWith[R any](j *Job, pool Pool[R], level Level, opts ...StartOption) *s
 			if err := j.Logf("Waiting for resource in pool %s", pool.Label()); err != nil {
 				return sim.Fail[R](err)
 			}
+			j.proc.pass(Pass{Site: SiteWaiting, Detail: j.label, Job: j})
 			res = sim.Bind(res, func(r R) *sim.Promise[R] {
 				if err := j.Logf("Got resource from pool %s", pool.Label()); err != nil {
 					return sim.Fail[R](err)
@@ -426,6 +438,7 @@ func StartWith[R any](j *Job, pool Pool[R], level Level, opts ...StartOption) *s
 			if err := j.start(); err != nil {
 				return sim.Fail[R](err)
 			}
+			j.proc.pass(Pass{Site: SiteRunning, Detail: j.label, Job: j})
 			if o.timeout > 0 {
 				j.armTimeout(o.timeout)
 			}

@@ -25,9 +25,14 @@ type Process struct {
 	FDs FDTable
 	// Disk is the space job logs may use.
 	Disk Disk
-	// Inject, if set, is asked at each fault site whether to fail there:
-	// it returns the error to fail with, or nil. See Site.
+	// Inject, if set, is asked at each site that can fail (SiteJobCreate,
+	// SiteJobLog) whether to fail there: it returns the error to fail
+	// with, or nil.
 	Inject func(site Site, detail string) error
+	// OnPass, if set, is told of each pass through a site where something
+	// can happen to the run (a job cancelled, a worker lost): every site
+	// but those of Inject.
+	OnPass func(Pass)
 
 	jobs    map[string]*Job // the jobs table; only closing removes a job
 	created int
@@ -69,7 +74,30 @@ const (
 	// SiteJobLog is a write to a job's log (JB5); the detail is the
 	// message, without its timestamp.
 	SiteJobLog Site = "job-log"
+	// SiteReadyToRun is a job entering the table (JB3); the detail is
+	// its label.
+	SiteReadyToRun Site = "ready-to-run"
+	// SiteWaiting is a job starting to wait for a pool (JB9).
+	SiteWaiting Site = "waiting"
+	// SiteRunning is a job getting its start time (JB10).
+	SiteRunning Site = "running"
 )
+
+// Pass is one pass of the run through a site.
+type Pass struct {
+	Site   Site
+	Detail string
+	// Job is the job the site concerns: the job itself at the job sites,
+	// the job an OCluster submission logs to at the cluster sites.
+	Job *Job
+}
+
+// pass tells the OnPass hook about a pass.
+func (p *Process) pass(ps Pass) {
+	if p.OnPass != nil {
+		p.OnPass(ps)
+	}
+}
 
 // inject asks the fault hook about site.
 func (p *Process) inject(site Site, detail string) error {
