@@ -46,6 +46,7 @@ type JobView struct {
 	Cancelled   string    // the reason, or empty
 	LogOpen     bool
 	Log         []string
+	Owner       string      // the id of the job this one works for, if any
 	Switch      string      // the label of the job's switch
 	SwitchState SwitchState // the state of the job's switch
 	Hooks       int         // how many hooks the job's switch still holds
@@ -89,6 +90,13 @@ func (j *Job) view() JobView {
 	return JobView{
 		ID: j.id, Label: j.label, State: j.State(), Start: j.startTime,
 		Cancelled: j.reason, LogOpen: j.logOpen, Log: j.Log(),
-		Switch: j.sw.label, SwitchState: j.sw.state, Hooks: len(j.sw.hooks),
+		Owner: j.ownerID(), Switch: j.sw.label, SwitchState: j.sw.state, Hooks: len(j.sw.hooks),
 	}
+}
+
+func (j *Job) ownerID() string {
+	if j.owner == nil {
+		return ""
+	}
+	return j.owner.id
 }
