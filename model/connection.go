@@ -1,18 +1,33 @@
 package model
 
 import (
+	"cmp"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jobsim/jobsim/sim"
 )
 
+// ErrConnectionLost breaks every capability that came through a
+// connection to the scheduler when the connection is lost, and fails the
+// calls in flight on it (OC6, OC11).
+var ErrConnectionLost = errors.New("Disconnected: scheduler connection lost")
+
 // Connection is the OCluster plugin's Connection.t: the one connection to
 // the scheduler that every submission of the process shares.
+//
+// Disconnect and Reconnect are the connection breaking and coming back
+// (F3, F5). While it is down, submissions in Init retry every RetryEvery;
+// when it breaks, the tickets and handles that came through it break with
+// ErrConnectionLost and the scheduler drops them, as it drops everything a
+// lost client held.
 type Connection struct {
 	proc  *Process
 	sched *Scheduler
 	up    bool
+	epoch int // how many times the connection was lost
 
 	// RPC is the time one call to the scheduler takes.
 	RPC time.Duration
@@ -24,6 +39,10 @@ type Connection struct {
 	MaxPipeline int
 
 	pipelines map[pipelineKey]*pipeline
+	waiting   []*submission  // in Get_ticket, waiting for a worker, oldest first
+	tickets   []*Ticket      // tickets the process holds, oldest first
+	handles   []*Handle      // handles it holds, not released, oldest first
+	calls     []*pendingCall // calls that may be in flight
 }
 
 type pipelineKey struct {
@@ -32,12 +51,110 @@ type pipelineKey struct {
 }
 
 // NewConnection connects to sched with the plugin's defaults: a 10 s retry
-// and a pipeline of 200.
+// and a pipeline of 200. The connection starts up; the plugin's starts
+// unconnected, so that its first submission logs "Connecting to build
+// cluster…" even when the scheduler is there, a line the model leaves out.
 func (p *Process) NewConnection(sched *Scheduler) *Connection {
 	return &Connection{
 		proc: p, sched: sched, up: true,
 		RPC: 5 * time.Millisecond, RetryEvery: 10 * time.Second, MaxPipeline: 200,
 		pipelines: map[pipelineKey]*pipeline{},
+	}
+}
+
+// Up reports whether the connection to the scheduler works.
+func (c *Connection) Up() bool { return c.up }
+
+// Disconnect breaks the connection, if it is up. In one step: the calls in
+// flight fail with ErrConnectionLost; every submission waiting for a
+// worker sees its wait break, and goes back to Init once the plugin
+// notices the connection is down (OC6); the scheduler drops the process's
+// tickets, so their items leave its queues; and every handle that came
+// through the connection breaks (OC11), the scheduler dropping its
+// reference to the job, which stops the job if it was the last.
+func (c *Connection) Disconnect() {
+	if !c.up {
+		return
+	}
+	c.up = false
+	c.epoch++
+
+	calls := c.calls
+	c.calls = nil
+	for _, pc := range calls {
+		pc.answer(Error[sim.Unit](ErrConnectionLost))
+	}
+	waiting := c.waiting
+	c.waiting = nil
+	for _, sub := range waiting {
+		sub.settled(Error[*Handle](ErrConnectionLost))
+	}
+	tickets := c.tickets
+	c.tickets = nil
+	for _, t := range tickets {
+		t.Release()
+	}
+	for _, h := range slices.Clone(c.handles) {
+		h.breakWith(ErrConnectionLost)
+	}
+}
+
+// Reconnect brings the connection back. Capabilities from before the
+// break stay broken; submissions in Init find the scheduler at their next
+// try.
+func (c *Connection) Reconnect() { c.up = true }
+
+// pendingCall is a call to the scheduler waiting for its answer.
+type pendingCall struct {
+	r    sim.Resolver[Result[sim.Unit]]
+	done bool
+}
+
+func (pc *pendingCall) answer(v Result[sim.Unit]) {
+	if !pc.done {
+		pc.done = true
+		pc.r.Resolve(v)
+	}
+}
+
+// call makes a call over the connection as it was in epoch: op runs at
+// the scheduler RPC later and its answer is the call's. The call fails
+// with ErrConnectionLost at once if that connection is already lost, or
+// when it is lost before the answer comes.
+func (c *Connection) call(epoch int, op func() *sim.Promise[Result[sim.Unit]]) *sim.Promise[Result[sim.Unit]] {
+	if !c.up || c.epoch != epoch {
+		return sim.Return(Error[sim.Unit](ErrConnectionLost))
+	}
+	p, r := sim.Wait[Result[sim.Unit]]()
+	pc := &pendingCall{r: r}
+	c.calls = slices.DeleteFunc(c.calls, func(x *pendingCall) bool { return x.done })
+	c.calls = append(c.calls, pc)
+	sim.On(c.proc.Sim.Sleep(c.RPC), func(sim.Unit, error) {
+		if !pc.done {
+			sim.On(op(), func(v Result[sim.Unit], _ error) { pc.answer(v) })
+		}
+	})
+	return p
+}
+
+// adopt records a handle that came through the connection.
+func (c *Connection) adopt(h *Handle, epoch int) {
+	h.conn, h.epoch = c, epoch
+	c.handles = append(c.handles, h)
+}
+
+// forget drops a released handle.
+func (c *Connection) forget(h *Handle) {
+	if i := slices.Index(c.handles, h); i >= 0 {
+		c.handles = slices.Delete(c.handles, i, i+1)
+	}
+}
+
+// dropTicket drops a ticket the process holds: Capability.dec_ref.
+func (c *Connection) dropTicket(t *Ticket) {
+	if i := slices.Index(c.tickets, t); i >= 0 {
+		c.tickets = slices.Delete(c.tickets, i, i+1)
+		t.Release()
 	}
 }
 
@@ -125,22 +242,34 @@ var ErrCancelledWaiting = errors.New("Cancelled")
 
 // submission is one request through a ClusterPool.
 type submission struct {
-	cp      *ClusterPool
-	urgent  bool
-	stage   Stage
-	done    bool
-	resolve sim.Resolver[*Handle]
-	wait    *pipelineWait
-	ticket  *Ticket
+	cp        *ClusterPool
+	urgent    bool
+	stage     Stage
+	done      bool // the request is fulfilled or rejected
+	cancelled bool // cancel was called: a return to Init rejects (OC5)
+	epoch     int  // the connection's epoch when Init got the scheduler
+	resolve   sim.Resolver[*Handle]
+	wait      *pipelineWait // while waiting for a pipeline slot
+	ticket    *Ticket
+
+	// settle resolves the process's view of the ticket's job, while
+	// settling: the first of the handle, the job's failure or the
+	// connection's loss.
+	settle   sim.Resolver[Result[*Handle]]
+	settling bool
 }
 
 // Get submits the pool's action. It ignores sw: turning the caller's
 // switch off releases nothing (OC1). High priority maps to urgent (OC4).
+//
+// Before the submission starts, the process's OnPass hook is told of a
+// pass through site "submit", with the action's kind and the outer job.
 func (cp *ClusterPool) Get(prio Priority, _ *Switch) (*sim.Promise[*Handle], func() *sim.Promise[sim.Unit]) {
 	res, resolve := sim.Wait[*Handle]()
 	sub := &submission{cp: cp, urgent: prio == High, resolve: resolve}
-	s := cp.conn.proc.Sim
-	s.Async(func() *sim.Promise[sim.Unit] { return sub.init() })
+	p := cp.conn.proc
+	p.pass(Pass{Site: "submit", Detail: cp.action.Kind, Job: cp.job})
+	p.Sim.Async(sub.init)
 	return res, sub.cancel
 }
 
@@ -151,45 +280,85 @@ func (sub *submission) fail(err error) {
 	}
 }
 
+// logf writes one of the plugin's lines to the outer job (OC2). A line
+// that cannot be written fails the submission with the write's error, as
+// the OCaml write raises out of it; it reports whether the line was
+// written.
+func (sub *submission) logf(format string, args ...any) bool {
+	if err := sub.cp.job.Logf(format, args...); err != nil {
+		sub.fail(err)
+		return false
+	}
+	return true
+}
+
 // init gets the scheduler over the shared connection, retrying every
-// RetryEvery while it is down (OC3).
+// RetryEvery while it is down and logging "Connecting to build cluster…"
+// once per entry into Init (OC3). A submission cancelled earlier, which
+// comes back to Init after a lost connection, is rejected here, after the
+// log line as in the plugin; where the plugin leaves it to chance whether
+// a connected scheduler or the cancel wins, the cancel does.
+//
+// The plugin keeps one reconnection loop for all submissions, which join
+// it; here each submission in Init retries on its own clock, so after
+// Reconnect each finds the scheduler at its own next try, at most
+// RetryEvery later.
 func (sub *submission) init() *sim.Promise[sim.Unit] {
 	c := sub.cp.conn
 	s := c.proc.Sim
+	sub.stage = StageInit
 	logged := false
 	var try func(sim.Unit) *sim.Promise[sim.Unit]
 	try = func(sim.Unit) *sim.Promise[sim.Unit] {
 		if sub.done {
 			return sim.Done()
 		}
-		if !c.up {
-			if !logged {
-				sub.cp.job.Logf("Connecting to build cluster…")
-				logged = true
+		if !c.up && !logged {
+			if !sub.logf("Connecting to build cluster…") {
+				return sim.Done()
 			}
+			logged = true
+		}
+		if sub.cancelled {
+			sub.fail(ErrCancelledWaiting)
+			return sim.Done()
+		}
+		if !c.up {
 			return sim.Bind(s.Sleep(c.RetryEvery), try)
 		}
+		epoch := c.epoch
 		return sim.Bind(s.Sleep(c.RPC), func(sim.Unit) *sim.Promise[sim.Unit] {
+			switch {
+			case sub.done:
+				return sim.Done()
+			case !c.up || c.epoch != epoch:
+				return try(sim.Unit{}) // lost while the scheduler answered
+			}
+			sub.epoch = epoch
 			return sub.rateLimit()
 		})
 	}
 	return try(sim.Unit{})
 }
 
-// rateLimit waits for one of the pipeline's slots (OC3).
+// rateLimit waits for one of the pipeline's slots (OC3). A slot that comes
+// after the connection was lost is given back, and the submission goes
+// back to Init as one whose ticket broke (OC6).
 func (sub *submission) rateLimit() *sim.Promise[sim.Unit] {
-	if sub.done {
-		return sim.Done()
-	}
 	c := sub.cp.conn
 	sub.stage = StageRateLimit
 	pl := c.pipeline(pipelineKey{sub.cp.pool, sub.urgent})
 	slot, wait := c.acquire(pl)
 	sub.wait = wait
 	return sim.Bind(slot, func(sim.Unit) *sim.Promise[sim.Unit] {
-		if sub.done {
+		sub.wait = nil
+		switch {
+		case sub.done:
 			c.release(pl)
 			return sim.Done()
+		case !c.up || c.epoch != sub.epoch:
+			c.release(pl)
+			return sub.afterError(ErrConnectionLost)
 		}
 		return sub.getTicket(pl)
 	})
@@ -197,46 +366,192 @@ func (sub *submission) rateLimit() *sim.Promise[sim.Unit] {
 
 // getTicket submits the action, logs that it waits for a worker, and
 // resolves the request with the job handle once a worker takes it (OC3).
+// The pipeline slot is held until the wait ends, either way. The plugin
+// logs "Waiting for worker…" once the scheduler has answered the
+// submission; the model logs it at once.
+//
+// A ticket that still waits for a worker is a site, "ticket", with the
+// action's kind as detail, of both of the process's hooks: an error from
+// Inject is the scheduler failing the ticket while connected (F2); then,
+// if it still waits, OnPass is told of the pass, with the outer job.
 func (sub *submission) getTicket(pl *pipeline) *sim.Promise[sim.Unit] {
 	c := sub.cp.conn
 	sub.stage = StageGetTicket
-	sub.ticket = c.sched.Pool(sub.cp.pool).Submit(sub.cp.action, sub.urgent)
-	sub.cp.job.Logf("Waiting for worker…")
-	return sim.TryBind(sub.ticket.Job,
-		func(h *Handle) *sim.Promise[sim.Unit] {
-			c.release(pl)
-			sub.stage = StageGotWorker
-			sub.ticket.Release()
-			sub.done = true
-			sub.resolve.Resolve(h)
-			return sim.Done()
-		},
-		func(err error) *sim.Promise[sim.Unit] {
-			c.release(pl)
-			sub.fail(err)
-			return sim.Done()
-		})
+	t := c.sched.Pool(sub.cp.pool).submit(sub.cp.action, sub.urgent, sub.cp.job)
+	sub.ticket = t
+	c.tickets = append(c.tickets, t)
+	if !sub.logf("Waiting for worker…") {
+		// As the plugin's raise: the slot is given back, while the ticket
+		// stays at the scheduler, held and never read.
+		c.release(pl)
+		return sim.Done()
+	}
+
+	settled, settle := sim.Wait[Result[*Handle]]()
+	sub.settle, sub.settling = settle, true
+	c.waiting = append(c.waiting, sub)
+	sim.On(t.Job(), func(h *Handle, err error) {
+		if err != nil {
+			sub.settled(Error[*Handle](err))
+			return
+		}
+		sub.settled(Ok(h))
+	})
+	if t.Job().IsPending() {
+		if err := c.proc.inject("ticket", sub.cp.action.Kind); err != nil {
+			t.Fail(err)
+		}
+	}
+	if t.Job().IsPending() {
+		c.proc.pass(Pass{Site: "ticket", Detail: sub.cp.action.Kind, Job: sub.cp.job})
+	}
+	return sim.Bind(settled, func(r Result[*Handle]) *sim.Promise[sim.Unit] {
+		c.release(pl)
+		if i := slices.Index(c.waiting, sub); i >= 0 {
+			c.waiting = slices.Delete(c.waiting, i, i+1)
+		}
+		if r.Err != nil {
+			return sub.afterError(r.Err)
+		}
+		return sub.gotWorker(r.Value)
+	})
 }
 
-// cancel cancels the submission as its stage allows (OC5): before a
-// ticket, the wait is rejected; with a ticket, the ticket is cancelled and
-// a failure to do so is logged to the outer job; once a worker is
-// assigned, nothing happens.
+// settled ends the wait for the ticket's job with r, if it still waits. A
+// handle that comes after the wait ended has nobody to take it and is
+// released, so that the count of handles stays exact.
+func (sub *submission) settled(r Result[*Handle]) {
+	if !sub.settling {
+		if r.Err == nil {
+			r.Value.Release()
+		}
+		return
+	}
+	sub.settling = false
+	sub.settle.Resolve(r)
+}
+
+// gotWorker drops the ticket and hands the handle to the caller (OC3).
+func (sub *submission) gotWorker(h *Handle) *sim.Promise[sim.Unit] {
+	c := sub.cp.conn
+	sub.stage = StageGotWorker
+	c.dropTicket(sub.ticket)
+	c.adopt(h, sub.epoch)
+	sub.done = true
+	sub.resolve.Resolve(h)
+	return sim.Done()
+}
+
+// afterError is OC6: after a pause, if the connection the submission got
+// the scheduler through is still up, the wait fails with err and the stage
+// stays Get_ticket, the ticket kept, so that a later cancel still goes to
+// it. If the connection was lost, the ticket is dropped and the submission
+// goes back to Init, to be submitted again without the caller noticing.
+// The plugin checks after a pause, as here, and fails with the error's
+// printed form ("Failed: Ticket cancelled"); the model keeps the error
+// itself, so that its text is the scheduler's ("Ticket cancelled").
+func (sub *submission) afterError(err error) *sim.Promise[sim.Unit] {
+	c := sub.cp.conn
+	return sim.Bind(c.proc.Sim.Pause(), func(sim.Unit) *sim.Promise[sim.Unit] {
+		switch {
+		case sub.done:
+			return sim.Done()
+		case c.up && c.epoch == sub.epoch:
+			sub.fail(err)
+			return sim.Done()
+		}
+		if sub.ticket != nil {
+			c.dropTicket(sub.ticket)
+			sub.ticket = nil
+		}
+		return sub.init()
+	})
+}
+
+// cancel cancels the submission as its stage allows (OC5). In Init and
+// Rate_limit the wait is rejected. In Get_ticket the ticket is cancelled,
+// a call to the scheduler; if the call fails, because the scheduler
+// cannot be reached or answers with an error, "Cancel ticket failed:
+// <error>" is logged to the outer job. Once a worker is assigned, nothing
+// happens. In every stage the submission is marked cancelled, so that it
+// is rejected if a lost connection brings it back to Init.
 func (sub *submission) cancel() *sim.Promise[sim.Unit] {
+	sub.cancelled = true
 	switch sub.stage {
 	case StageInit, StageRateLimit:
 		if sub.wait != nil {
 			sub.wait.gone = true
+			sub.wait = nil
 		}
 		sub.fail(ErrCancelledWaiting)
-		return sim.Done()
 	case StageGetTicket:
-		return sim.Map(sub.ticket.Cancel(), func(r Result[sim.Unit]) sim.Unit {
-			if r.Err != nil {
-				sub.cp.job.Logf("Cancel ticket failed: %v", r.Err)
+		job := sub.cp.job
+		answer := sub.cp.conn.call(sub.epoch, sub.ticket.Cancel)
+		return sim.Bind(answer, func(r Result[sim.Unit]) *sim.Promise[sim.Unit] {
+			if r.Err == nil {
+				return sim.Done()
 			}
-			return sim.Unit{}
+			if err := job.Logf("Cancel ticket failed: %v", r.Err); err != nil {
+				return sim.Fail[sim.Unit](err)
+			}
+			return sim.Done()
 		})
 	}
 	return sim.Done()
+}
+
+// ConnectionView is the connection as a snapshot shows it.
+type ConnectionView struct {
+	Up        bool
+	Lost      int            // how many times it was lost
+	Pipelines []PipelineView // sorted by pool, not urgent before urgent
+	Waiting   int            // submissions waiting for a worker
+	Handles   int            // handles that came through it, not released
+	Broken    int            // of those, how many are broken
+}
+
+// PipelineView is the rate limit of one pool name and urgency.
+type PipelineView struct {
+	Pool    string
+	Urgent  bool
+	Used    int // slots held
+	Waiting int // submissions waiting for a slot
+}
+
+// View returns the connection's state.
+func (c *Connection) View() ConnectionView {
+	v := ConnectionView{Up: c.up, Lost: c.epoch, Waiting: len(c.waiting), Handles: len(c.handles)}
+	for _, h := range c.handles {
+		if h.Problem() != nil {
+			v.Broken++
+		}
+	}
+	for k, pl := range c.pipelines {
+		pv := PipelineView{Pool: k.pool, Urgent: k.urgent, Used: pl.used}
+		for _, w := range pl.waiters {
+			if !w.gone {
+				pv.Waiting++
+			}
+		}
+		v.Pipelines = append(v.Pipelines, pv)
+	}
+	slices.SortFunc(v.Pipelines, func(a, b PipelineView) int {
+		if n := strings.Compare(a.Pool, b.Pool); n != 0 {
+			return n
+		}
+		return cmpBool(a.Urgent, b.Urgent)
+	})
+	return v
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	x, y := 0, 0
+	if a {
+		x = 1
+	}
+	if b {
+		y = 1
+	}
+	return cmp.Compare(x, y)
 }

@@ -928,36 +928,26 @@ func TestOCluster(t *testing.T) {
 		assert.Zero(t, w.running)
 	})
 
-	t.Run("Sites_fault_hook_fails_submit_ticket_and_solve", func(t *testing.T) {
+	t.Run("Sites_inject_fails_the_ticket_or_the_solve", func(t *testing.T) {
 		tests := []struct {
 			site    string
 			detail  string
-			workers int      // solver workers in the pool
 			wantErr string   // the rejection of the request, if any
 			wantLog []string // the outer job's log
 			remote  []string // the remote job's log, if one ran
 		}{
-			// The scheduler cannot be reached on the first try; the
-			// second, 10 s later, gets through.
-			{site: "submit", detail: "solve main", workers: 1, wantLog: []string{
-				"2026-06-02 15:02.13: Connecting to build cluster…",
-				"2026-06-02 15:02.23: Waiting for worker…",
-			}, remote: solvedLog},
 			// The scheduler fails the ticket while connected (F2).
 			{site: "ticket", detail: "solve main", wantErr: "boom", wantLog: []string{
 				"2026-06-02 15:02.13: Waiting for worker…",
 			}},
 			// The solve raises (F1).
-			{site: "solve", detail: "solver-1", workers: 1, wantLog: []string{
+			{site: "solve", detail: "solver-1", wantLog: []string{
 				"2026-06-02 15:02.13: Waiting for worker…",
 			}, remote: []string{"Building on solver-1", "Uncaught exception: boom"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.site, func(t *testing.T) {
 				r := newClusterRig(t)
-				if tt.workers > 0 {
-					r.sched.Pool("solver").AddWorker("solver-1", tt.workers)
-				}
 				// The hook fails the first pass through the site.
 				var asked []string
 				fired := false
@@ -970,6 +960,7 @@ func TestOCluster(t *testing.T) {
 					return errors.New("boom")
 				}
 				got, _ := r.get(r.outer, Low)
+				r.p.Sim.At(time.Second, func() { r.sched.Pool("solver").AddWorker("solver-1", 1) })
 				runIdle(t, r.p)
 
 				assert.Contains(t, asked, tt.site+":"+tt.detail)
@@ -982,6 +973,25 @@ func TestOCluster(t *testing.T) {
 				assert.Equal(t, tt.remote, h.job.log)
 			})
 		}
+	})
+
+	t.Run("Sites_pass_submit_ticket_and_solve_with_the_outer_job", func(t *testing.T) {
+		r := newClusterRig(t)
+		var passes []string
+		r.p.OnPass = func(ps Pass) {
+			if ps.Job == r.outer {
+				passes = append(passes, string(ps.Site)+":"+ps.Detail+"@"+r.p.Sim.Elapsed().String())
+			}
+		}
+		r.get(r.outer, Low)
+		r.p.Sim.At(time.Second, func() { r.sched.Pool("solver").AddWorker("solver-1", 1) })
+		runIdle(t, r.p)
+
+		assert.Equal(t, []string{
+			"submit:solve main@0s",
+			"ticket:solve main@5ms",
+			"solve:solver-1@1s",
+		}, passes)
 	})
 
 	t.Run("View_shows_pools_workers_and_connection", func(t *testing.T) {

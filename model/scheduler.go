@@ -3,18 +3,44 @@ package model
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jobsim/jobsim/sim"
 )
 
 // Action is what a submission asks a worker to do: for a solve, how long
-// the solver takes and the output it writes.
+// the solver takes, the output it writes, and whether it raises.
 type Action struct {
 	Kind     string
 	Duration time.Duration
 	Output   []string
+	// Raise, if not empty, makes the solve raise an exception with this
+	// message once Duration is up, instead of writing Output (OC8).
+	Raise string
 }
+
+// CancelledResponse is what a cancelled solve returns: the solver's
+// Solve_response Error `Cancelled, as yojson writes it. The worker hands
+// it back as a successful result (OC8); reading it is the client's
+// business, as ocaml-ci's analysis turns it into "Job cancelled".
+const CancelledResponse = `["Error",["Cancelled"]]`
+
+// Errors of the scheduler and of the capabilities it hands out. Texts
+// that OCluster fixes are kept; the two disconnections are worded by the
+// model, in the "Disconnected: <reason>" form of Cap'n Proto's errors.
+var (
+	// ErrTicketCancelled is the failure of a job whose ticket was
+	// cancelled while queued (OC7).
+	ErrTicketCancelled = errors.New("Ticket cancelled")
+	// ErrTicketReleased is the failure of a job whose ticket was dropped
+	// while queued (OC7).
+	ErrTicketReleased = errors.New("Ticket released (cancelled)")
+	// ErrWorkerLost breaks the jobs of a worker that disconnected: their
+	// handles answer every call with it (OC7, OC11).
+	ErrWorkerLost = errors.New("Disconnected: worker connection lost")
+)
 
 // Scheduler is the OCluster scheduler: named pools, each with a queue of
 // submitted items and the workers that take them. Queues live in memory
@@ -25,21 +51,40 @@ type Scheduler struct {
 }
 
 // SchedPool is one named pool of the scheduler.
+//
+// Its main queue holds the items no worker has been given, urgent ones
+// first, each part in submission order. Workers pull: the scheduler gives
+// an item to a worker only when the worker asks for one, which a worker
+// does one item at a time while it has free capacity.
 type SchedPool struct {
 	sched   *Scheduler
 	name    string
-	queue   []*Ticket // urgent items first, each part in submission order
-	workers []*Worker
-	next    int // the worker the next search for free capacity starts at
+	queue   []*Ticket
+	workers []*Worker // in the order they were added
+	next    int       // the worker the next search for a puller starts at
 }
 
 // Worker is a solver worker with a capacity (OC8).
+//
+// Its queue holds the items the scheduler gave it and it has not started
+// yet. A worker that makes progress starts an item the moment it gets it,
+// so its queue is empty between events; only a hung worker keeps one
+// there: the item its last pull, made before it hung, brought. When a
+// worker disconnects, that queue goes back to the head of the pool's main
+// queue (OC7), while the jobs it was running are lost with it. OCluster
+// can also fill a busy worker's queue when an item's cache hint prefers
+// that worker; ocaml-ci submits solves with no cache hint, so the model
+// leaves that out.
 type Worker struct {
-	pool     *SchedPool
-	name     string
-	capacity int
-	running  int
-	jobs     int
+	pool      *SchedPool
+	name      string
+	capacity  int
+	running   int // jobs started and not finished
+	jobs      int // jobs started since the worker was added: their ids
+	connected bool
+	hung      bool
+	queue     []*Ticket    // given to the worker, not started
+	live      []*RemoteJob // running, or finished and still referenced
 }
 
 // NewScheduler returns a scheduler with no pools.
@@ -47,7 +92,9 @@ func (p *Process) NewScheduler() *Scheduler {
 	return &Scheduler{proc: p, pools: map[string]*SchedPool{}}
 }
 
-// Pool returns the scheduler's pool with the given name, creating it.
+// Pool returns the scheduler's pool with the given name, creating it. A
+// pool with no workers keeps everything submitted to it queued for ever
+// (F5).
 func (s *Scheduler) Pool(name string) *SchedPool {
 	if sp, ok := s.pools[name]; ok {
 		return sp
@@ -57,24 +104,40 @@ func (s *Scheduler) Pool(name string) *SchedPool {
 	return sp
 }
 
-// AddWorker connects a worker of the given capacity to the pool.
+// Name returns the pool's name.
+func (sp *SchedPool) Name() string { return sp.name }
+
+// AddWorker connects a new worker of the given capacity to the pool.
 func (sp *SchedPool) AddWorker(name string, capacity int) *Worker {
-	w := &Worker{pool: sp, name: name, capacity: capacity}
+	w := &Worker{pool: sp, name: name, capacity: capacity, connected: true}
 	sp.workers = append(sp.workers, w)
 	sp.dispatch()
 	return w
 }
 
-// Queued returns how many items wait for a worker.
+// Worker returns the worker added last under the given name, or nil.
+func (sp *SchedPool) Worker(name string) *Worker {
+	for _, w := range slices.Backward(sp.workers) {
+		if w.name == name {
+			return w
+		}
+	}
+	return nil
+}
+
+// Queued returns how many items wait in the main queue. Items in a
+// worker's queue are not counted.
 func (sp *SchedPool) Queued() int { return len(sp.queue) }
 
 // ticketState is where a submitted item stands.
 type ticketState int
 
 const (
-	ticketQueued ticketState = iota
-	ticketAssigned
-	ticketCancelled
+	ticketQueued    ticketState = iota // in the main queue or a worker's
+	ticketRunning                      // a worker took it
+	ticketCancelled                    // removed by a cancel
+	ticketReleased                     // removed when the client dropped it
+	ticketFailed                       // failed by the scheduler (F2)
 )
 
 // Ticket is what the scheduler hands back for a submission: it resolves
@@ -84,90 +147,157 @@ type Ticket struct {
 	action  Action
 	urgent  bool
 	state   ticketState
+	worker  *Worker    // the worker whose queue holds the item, if one does
+	job     *RemoteJob // once a worker took it
+	err     error      // why its job failed, once it has
+	owner   *Job       // the job the submission logs to, if known
 	handle  *sim.Promise[*Handle]
 	resolve sim.Resolver[*Handle]
 }
 
 // Submit queues action on the pool and returns its ticket.
 func (sp *SchedPool) Submit(action Action, urgent bool) *Ticket {
+	return sp.submit(action, urgent, nil)
+}
+
+// submit is Submit for a submission that logs to owner.
+func (sp *SchedPool) submit(action Action, urgent bool, owner *Job) *Ticket {
 	handle, resolve := sim.Wait[*Handle]()
-	t := &Ticket{pool: sp, action: action, urgent: urgent, handle: handle, resolve: resolve}
+	t := &Ticket{pool: sp, action: action, urgent: urgent, owner: owner,
+		handle: handle, resolve: resolve}
 	i := len(sp.queue)
 	if urgent {
-		for i = 0; i < len(sp.queue) && sp.queue[i].urgent; i++ {
-		}
+		i = sp.urgentItems()
 	}
-	sp.queue = append(sp.queue, nil)
-	copy(sp.queue[i+1:], sp.queue[i:])
-	sp.queue[i] = t
+	sp.queue = slices.Insert(sp.queue, i, t)
 	sp.dispatch()
 	return t
 }
 
+// urgentItems returns how many items at the head of the main queue are
+// urgent.
+func (sp *SchedPool) urgentItems() int {
+	n := 0
+	for n < len(sp.queue) && sp.queue[n].urgent {
+		n++
+	}
+	return n
+}
+
 // Job returns the promise of the job handle: fulfilled when a worker takes
-// the item, rejected if the ticket is cancelled first.
+// the item, rejected if the ticket is cancelled, released or failed first.
 func (t *Ticket) Job() *sim.Promise[*Handle] { return t.handle }
 
-// ErrTicketCancelled is the failure of a job whose ticket was cancelled
-// while queued (OC7).
-var ErrTicketCancelled = errors.New("Ticket cancelled")
-
-// Cancel is the ticket's cancel (OC7): a queued item is removed and its job
-// fails with "Ticket cancelled"; a running one is cancelled on its worker.
+// Cancel is the ticket's cancel (OC7). A queued item is removed and its
+// job fails with "Ticket cancelled"; a running one is cancelled on its
+// worker, and the answer is the worker's. A ticket whose job already
+// failed has a broken job, so the cancel fails with the job's error, as
+// OCluster forwards a cancel it cannot unqueue to the job.
 func (t *Ticket) Cancel() *sim.Promise[Result[sim.Unit]] {
 	switch t.state {
 	case ticketQueued:
-		t.pool.remove(t)
-		t.state = ticketCancelled
-		t.resolve.Reject(ErrTicketCancelled)
-	case ticketAssigned:
-		h, _ := t.handle.Result()
-		h.job.cancel()
+		t.unqueue(ticketCancelled, ErrTicketCancelled)
+		return sim.Return(Ok(sim.Unit{}))
+	case ticketRunning:
+		return t.job.cancel()
 	}
-	return sim.Return(Ok(sim.Unit{}))
+	return sim.Return(Error[sim.Unit](t.err))
 }
 
 // Release is the client dropping its ticket (OC7): a queued item is
-// removed; a running one is left alone.
+// removed and its job fails with "Ticket released (cancelled)"; otherwise
+// nothing happens.
 func (t *Ticket) Release() {
 	if t.state == ticketQueued {
-		t.pool.remove(t)
-		t.state = ticketCancelled
-		t.resolve.Reject(errors.New("Ticket released (cancelled)"))
+		t.unqueue(ticketReleased, ErrTicketReleased)
 	}
 }
 
-func (sp *SchedPool) remove(t *Ticket) {
-	for i, x := range sp.queue {
-		if x == t {
-			sp.queue = append(sp.queue[:i], sp.queue[i+1:]...)
-			return
+// Fail is the scheduler failing a ticket that waits for a worker (F2): the
+// item is removed and its job fails with err; later cancels of the ticket
+// fail with err too. It reports whether the ticket was waiting; a ticket
+// whose item a worker took, or that is already gone, is left alone.
+func (t *Ticket) Fail(err error) bool {
+	if t.state != ticketQueued {
+		return false
+	}
+	t.unqueue(ticketFailed, err)
+	return true
+}
+
+// FailWaiting fails every ticket of the pool that waits for a worker, as
+// Ticket.Fail does: first those of the main queue in order, then those in
+// the workers' queues. It returns how many it failed.
+func (sp *SchedPool) FailWaiting(err error) int {
+	waiting := slices.Clone(sp.queue)
+	for _, w := range sp.workers {
+		waiting = append(waiting, w.queue...)
+	}
+	n := 0
+	for _, t := range waiting {
+		if t.Fail(err) {
+			n++
 		}
 	}
+	return n
 }
 
-// dispatch hands queued items to workers with free capacity, searching
-// the workers round-robin so that load spreads in a fixed, deterministic
+// unqueue takes a queued item out of whichever queue holds it and fails
+// its job with err.
+func (t *Ticket) unqueue(st ticketState, err error) {
+	if w := t.worker; w != nil {
+		w.queue = slices.DeleteFunc(w.queue, func(x *Ticket) bool { return x == t })
+		t.worker = nil
+	} else {
+		sp := t.pool
+		sp.queue = slices.DeleteFunc(sp.queue, func(x *Ticket) bool { return x == t })
+	}
+	t.state, t.err = st, err
+	t.resolve.Reject(err)
+}
+
+// pushBack puts items back at the head of the main queue, each before the
+// items of its urgency already there, keeping their order: they were
+// taken from the queue first, so they are given out first again.
+func (sp *SchedPool) pushBack(items []*Ticket) {
+	var urgent, normal []*Ticket
+	for _, t := range items {
+		t.worker = nil
+		if t.urgent {
+			urgent = append(urgent, t)
+		} else {
+			normal = append(normal, t)
+		}
+	}
+	n := sp.urgentItems()
+	q := make([]*Ticket, 0, len(sp.queue)+len(items))
+	q = append(q, urgent...)
+	q = append(q, sp.queue[:n]...)
+	q = append(q, normal...)
+	sp.queue = append(q, sp.queue[n:]...)
+}
+
+// dispatch gives queued items to workers that ask for one, searching the
+// workers round-robin so that load spreads in a fixed, deterministic
 // order.
 func (sp *SchedPool) dispatch() {
 	for len(sp.queue) > 0 {
-		w := sp.freeWorker()
+		w := sp.puller()
 		if w == nil {
 			return
 		}
 		t := sp.queue[0]
 		sp.queue[0] = nil
 		sp.queue = sp.queue[1:]
-		t.state = ticketAssigned
-		job := w.start(t.action)
-		t.resolve.Resolve(job.newHandle())
+		w.assign(t)
 	}
 }
 
-func (sp *SchedPool) freeWorker() *Worker {
+// puller returns the next worker, round-robin, that asks for an item.
+func (sp *SchedPool) puller() *Worker {
 	for i := range sp.workers {
 		w := sp.workers[(sp.next+i)%len(sp.workers)]
-		if w.running < w.capacity {
+		if w.pulling() {
 			sp.next = (sp.next + i + 1) % len(sp.workers)
 			return w
 		}
@@ -175,55 +305,254 @@ func (sp *SchedPool) freeWorker() *Worker {
 	return nil
 }
 
+// pulling reports whether the worker asks the scheduler for an item: it
+// is connected, has a free slot, and holds no item it has not started.
+func (w *Worker) pulling() bool {
+	return w.connected && len(w.queue) == 0 && w.running < w.capacity
+}
+
+// assign puts an item in the worker's queue, and the worker starts it if
+// it can.
+func (w *Worker) assign(t *Ticket) {
+	t.worker = w
+	w.queue = append(w.queue, t)
+	w.take()
+}
+
+// take starts the items of the worker's queue while it has free capacity,
+// unless it is hung or gone.
+func (w *Worker) take() {
+	for w.connected && !w.hung && len(w.queue) > 0 && w.running < w.capacity {
+		t := w.queue[0]
+		w.queue[0] = nil
+		w.queue = w.queue[1:]
+		t.worker = nil
+		w.start(t)
+	}
+}
+
+// Name returns the worker's name.
+func (w *Worker) Name() string { return w.name }
+
+// Disconnect is the worker leaving the pool (F4). The items in its queue
+// go back to the head of the main queue (OC7); the jobs it was running are
+// lost: their handles break, so Result and Log answer with ErrWorkerLost
+// (OC11), as does a cancel. The worker's slots are gone with it. A hung
+// worker that disconnects is no longer hung.
+func (w *Worker) Disconnect() {
+	if !w.connected {
+		return
+	}
+	sp := w.pool
+	w.connected, w.hung = false, false
+	queued := w.queue
+	w.queue = nil
+	sp.pushBack(queued)
+
+	live := w.live
+	w.live = nil
+	w.running = 0
+	for _, job := range live {
+		job.lose(ErrWorkerLost)
+	}
+	sp.dispatch()
+}
+
+// Reconnect brings a disconnected worker back, with no jobs and not hung:
+// a worker process that registers again under the same name. It starts
+// pulling at once.
+func (w *Worker) Reconnect() {
+	if w.connected {
+		return
+	}
+	w.connected = true
+	w.pool.dispatch()
+}
+
+// Hang freezes the worker (F6): its jobs stop where they are and it
+// answers no call, while its connection stays up, so nobody notices. A
+// hung worker starts nothing; an item it asked for before it hung waits
+// in its queue. Cancels and releases that reach it take effect, and calls
+// are answered, only once it thaws; until then its logs stay open.
+func (w *Worker) Hang() {
+	if !w.connected || w.hung {
+		return
+	}
+	w.hung = true
+	now := w.sim().Elapsed()
+	for _, job := range w.live {
+		if job.running {
+			job.left = job.due - now
+			job.stopTimer()
+		}
+	}
+}
+
+// Unhang thaws a hung worker: each job goes on with the time it had left,
+// or stops if it was cancelled or released meanwhile; calls that waited
+// are answered, and the worker takes work again.
+func (w *Worker) Unhang() {
+	if !w.hung {
+		return
+	}
+	w.hung = false
+	live := slices.Clone(w.live)
+	for _, job := range live {
+		switch {
+		case job.running && job.stopPending:
+			job.stop()
+		case job.running:
+			job.run(job.left)
+		}
+	}
+	for _, job := range live {
+		job.wakeAll()
+	}
+	w.take()
+	w.pool.dispatch()
+}
+
+func (w *Worker) sim() *sim.Sim { return w.pool.sched.proc.Sim }
+
+// forget drops a job the worker no longer runs and nobody references.
+func (w *Worker) forget(job *RemoteJob) {
+	if i := slices.Index(w.live, job); i >= 0 {
+		w.live = slices.Delete(w.live, i, i+1)
+	}
+}
+
 // RemoteJob is a job running on a worker: its log, which clients tail, and
 // its result.
 type RemoteJob struct {
 	worker  *Worker
 	id      string
+	action  Action
 	log     []string
 	logDone bool
-	readers []sim.Resolver[sim.Unit]
+	readers []*wakeup // calls waiting for the log to grow or close
+	waiters []*wakeup // calls waiting for the job to end or the worker to thaw
 
-	result     *sim.Promise[Result[string]]
-	setResult  sim.Resolver[Result[string]]
-	work       *sim.Promise[sim.Unit]
-	refs       int
-	cancelling bool
+	result    *sim.Promise[Result[string]]
+	setResult sim.Resolver[Result[string]]
+	refs      int // handles whose reference the worker still counts
+
+	running     bool
+	due         time.Duration          // when the work ends, while it runs
+	left        time.Duration          // work left, while the worker hangs
+	timer       *sim.Promise[sim.Unit] // the work's end, while it runs
+	stopPending bool                   // stopped while the worker hangs
+	lost        error                  // set when the worker disconnects
 }
 
-// start runs action on the worker (OC8): it logs where it builds, works for
-// the action's duration, writes the output and "Job succeeded", closes its
-// log and frees its capacity.
-func (w *Worker) start(action Action) *RemoteJob {
-	s := w.pool.sched.proc.Sim
+// start runs the item on the worker (OC8): it logs where it builds and
+// works for the action's duration; then it writes the output and "Job
+// succeeded", or "Uncaught exception: <msg>" if the solve raises, closes
+// its log and frees its slot.
+//
+// Once the job is handed out, it passes site "solve", with the worker's
+// name as detail, of both of the process's hooks: an error from Inject
+// makes this solve raise with the error's text when its time is up (F1);
+// then OnPass is told of the pass, with the job the submission logs to.
+func (w *Worker) start(t *Ticket) {
 	w.running++
 	w.jobs++
 	result, setResult := sim.Wait[Result[string]]()
-	job := &RemoteJob{worker: w, id: fmt.Sprintf("%s/%d", w.name, w.jobs), result: result, setResult: setResult}
+	job := &RemoteJob{
+		worker: w, id: fmt.Sprintf("%s/%d", w.name, w.jobs), action: t.action,
+		result: result, setResult: setResult, running: true,
+	}
+	w.live = append(w.live, job)
 	job.append("Building on " + w.name)
+	job.run(t.action.Duration)
 
-	job.work = s.Sleep(action.Duration)
-	sim.On(job.work, func(_ sim.Unit, err error) {
-		if err != nil {
-			job.append("Job cancelled")
-			job.finish(Error[string](err))
-			return
-		}
-		for _, line := range action.Output {
-			job.append(line)
-		}
-		job.append("Job succeeded")
-		job.finish(Ok(fmt.Sprintf("%s done by %s", action.Kind, w.name)))
-	})
-	return job
+	t.state, t.job = ticketRunning, job
+	t.resolve.Resolve(job.newHandle())
+	p := w.pool.sched.proc
+	if err := p.inject("solve", w.name); err != nil {
+		job.action.Raise = err.Error()
+	}
+	p.pass(Pass{Site: "solve", Detail: w.name, Job: t.owner})
 }
 
+// run lets the work go on for d.
+func (job *RemoteJob) run(d time.Duration) {
+	s := job.worker.sim()
+	job.due = s.Elapsed() + d
+	timer := s.Sleep(d)
+	job.timer = timer
+	sim.On(timer, func(_ sim.Unit, err error) {
+		if err == nil && job.timer == timer {
+			job.timer = nil
+			job.complete()
+		}
+	})
+}
+
+// stopTimer cancels the end of the work, if it is pending.
+func (job *RemoteJob) stopTimer() {
+	if t := job.timer; t != nil {
+		job.timer = nil
+		t.Cancel()
+	}
+}
+
+// complete ends the work as the solve does: with its output and "Job
+// succeeded", or with the solver's exception.
+func (job *RemoteJob) complete() {
+	a := job.action
+	if a.Raise != "" {
+		job.append("Uncaught exception: " + a.Raise)
+		job.finish(Error[string](errors.New(a.Raise)))
+		return
+	}
+	for _, line := range a.Output {
+		job.append(line)
+	}
+	job.append("Job succeeded")
+	job.finish(Ok(fmt.Sprintf("%s done by %s", a.Kind, job.worker.name)))
+}
+
+// stop is the worker job's switch turning off, by a cancel or by the
+// release of its last reference: the solve returns Cancelled, which the
+// worker reports as a success, writing "Job succeeded" (OC8). A hung
+// worker stops the job when it thaws.
+func (job *RemoteJob) stop() {
+	if !job.running {
+		return
+	}
+	if job.worker.hung {
+		job.stopPending = true
+		return
+	}
+	job.stopTimer()
+	job.append("Job succeeded")
+	job.finish(Ok(CancelledResponse))
+}
+
+// finish closes the log, delivers the result and frees the slot.
 func (job *RemoteJob) finish(r Result[string]) {
+	w := job.worker
+	job.running, job.stopPending = false, false
 	job.logDone = true
-	job.wakeReaders()
+	w.running--
 	job.setResult.Resolve(r)
-	job.worker.running--
-	job.worker.pool.dispatch()
+	job.wakeAll()
+	if job.refs == 0 {
+		w.forget(job)
+	}
+	w.take()
+	w.pool.dispatch()
+}
+
+// lose breaks the job: its worker is gone.
+func (job *RemoteJob) lose(err error) {
+	job.lost = err
+	job.stopTimer()
+	if job.running {
+		job.running, job.stopPending = false, false
+		job.setResult.Resolve(Error[string](err))
+	}
+	job.wakeAll()
 }
 
 func (job *RemoteJob) append(line string) {
@@ -231,23 +560,95 @@ func (job *RemoteJob) append(line string) {
 	job.wakeReaders()
 }
 
-func (job *RemoteJob) wakeReaders() {
-	readers := job.readers
-	job.readers = nil
-	for _, r := range readers {
-		r.Resolve(sim.Unit{})
+// wait returns a promise fulfilled by the job's end, its loss or its
+// worker's thaw; with log, by its next line too.
+func (job *RemoteJob) wait(log bool) (*sim.Promise[sim.Unit], *wakeup) {
+	p, wk := newWakeup()
+	if log {
+		job.readers = append(job.readers, wk)
+	} else {
+		job.waiters = append(job.waiters, wk)
+	}
+	return p, wk
+}
+
+// wakeReaders wakes the calls waiting for the log.
+func (job *RemoteJob) wakeReaders() { wakeAll(&job.readers) }
+
+// wakeAll wakes every call waiting on the job.
+func (job *RemoteJob) wakeAll() {
+	wakeAll(&job.readers)
+	wakeAll(&job.waiters)
+}
+
+func wakeAll(list *[]*wakeup) {
+	ws := *list
+	*list = nil
+	for _, w := range ws {
+		w.wake()
 	}
 }
 
-// cancel stops the work if it is still going.
-func (job *RemoteJob) cancel() { job.work.Cancel() }
+// cancel is the worker answering a cancel of the job: it stops the job,
+// or fails if the worker is gone. A hung worker answers once it thaws.
+func (job *RemoteJob) cancel() *sim.Promise[Result[sim.Unit]] {
+	if job.lost != nil {
+		return sim.Return(Error[sim.Unit](job.lost))
+	}
+	if job.worker.hung {
+		p, _ := job.wait(false)
+		return sim.Bind(p, func(sim.Unit) *sim.Promise[Result[sim.Unit]] { return job.cancel() })
+	}
+	job.stop()
+	return sim.Return(Ok(sim.Unit{}))
+}
+
+// unref drops one reference; the last one stops the job (OC8).
+func (job *RemoteJob) unref() {
+	job.refs--
+	switch {
+	case job.refs > 0:
+	case job.running:
+		job.stop()
+	default:
+		job.worker.forget(job)
+	}
+}
+
+// wakeup resolves a waiting promise once, whichever of the things it
+// waits for comes first.
+type wakeup struct {
+	r    sim.Resolver[sim.Unit]
+	done bool
+}
+
+func newWakeup() (*sim.Promise[sim.Unit], *wakeup) {
+	p, r := sim.Wait[sim.Unit]()
+	return p, &wakeup{r: r}
+}
+
+func (w *wakeup) wake() {
+	if !w.done {
+		w.done = true
+		w.r.Resolve(sim.Unit{})
+	}
+}
 
 // Handle is a reference to a capability for a remote job (OC1). Every
 // handle must be released; one that is not stays counted by the process.
+//
+// A handle breaks when the worker of its job disconnects, or when the
+// connection it came through is lost: from then on Result, Log and Cancel
+// answer with the error (OC11). A broken handle must still be released.
 type Handle struct {
 	job      *RemoteJob
 	proc     *Process
+	conn     *Connection // the connection it came through, if any
+	epoch    int         // the connection's epoch when it came
 	released bool
+	dropped  bool  // the worker no longer counts this reference
+	broken   error // set when its connection is lost
+	waiters  []*wakeup
 }
 
 func (job *RemoteJob) newHandle() *Handle {
@@ -265,19 +666,82 @@ func (h *Handle) Release() {
 	}
 	h.released = true
 	h.proc.handles--
-	h.job.refs--
-	if h.job.refs == 0 {
-		h.job.cancel()
+	if h.conn != nil {
+		h.conn.forget(h)
+	}
+	h.drop()
+}
+
+// drop gives the worker's reference back, once.
+func (h *Handle) drop() {
+	if !h.dropped {
+		h.dropped = true
+		h.job.unref()
 	}
 }
 
-// Result is the remote job's result.
-func (h *Handle) Result() *sim.Promise[Result[string]] { return h.job.result }
+// Problem returns why the handle is broken, or nil if it is not, as
+// Capability.problem does.
+func (h *Handle) Problem() error {
+	if h.broken != nil {
+		return h.broken
+	}
+	return h.job.lost
+}
 
-// Cancel asks the worker to cancel the job.
+// breakWith breaks the handle: its connection was lost. Waiting calls
+// answer with err, and the scheduler, which lost the client, drops the
+// reference to the job.
+func (h *Handle) breakWith(err error) {
+	if h.broken != nil {
+		return
+	}
+	h.broken = err
+	waiters := h.waiters
+	h.waiters = nil
+	for _, w := range waiters {
+		w.wake()
+	}
+	h.drop()
+}
+
+// wait is the job's wait, fulfilled by the handle breaking too.
+func (h *Handle) wait(log bool) *sim.Promise[sim.Unit] {
+	p, wk := h.job.wait(log)
+	h.waiters = slices.DeleteFunc(h.waiters, func(w *wakeup) bool { return w.done })
+	h.waiters = append(h.waiters, wk)
+	return p
+}
+
+// answering reports whether the job's worker answers calls now.
+func (h *Handle) answering() bool { return !h.job.worker.hung }
+
+// Result is the remote job's result, or the handle's problem if it breaks
+// first.
+func (h *Handle) Result() *sim.Promise[Result[string]] {
+	if err := h.Problem(); err != nil {
+		return sim.Return(Error[string](err))
+	}
+	if h.answering() && !h.job.result.IsPending() {
+		return h.job.result
+	}
+	return sim.Bind(h.wait(false), func(sim.Unit) *sim.Promise[Result[string]] { return h.Result() })
+}
+
+// Cancel asks the worker to cancel the job. Through a connection, the call
+// takes the connection's RPC time and fails if the connection is lost
+// before the answer (OC9).
 func (h *Handle) Cancel() *sim.Promise[Result[sim.Unit]] {
-	h.job.cancel()
-	return sim.Return(Ok(sim.Unit{}))
+	cancel := func() *sim.Promise[Result[sim.Unit]] {
+		if err := h.Problem(); err != nil {
+			return sim.Return(Error[sim.Unit](err))
+		}
+		return h.job.cancel()
+	}
+	if h.conn == nil || h.Problem() != nil {
+		return cancel()
+	}
+	return h.conn.call(h.epoch, cancel)
 }
 
 // LogChunk is a piece of a remote log read from an offset: Data is empty
@@ -288,16 +752,17 @@ type LogChunk struct {
 }
 
 // Log returns the remote log from offset start, waiting until there is
-// something past it or the log is closed.
+// something past it or the log is closed, or the handle breaks.
 func (h *Handle) Log(start int) *sim.Promise[Result[LogChunk]] {
+	if err := h.Problem(); err != nil {
+		return sim.Return(Error[LogChunk](err))
+	}
 	job := h.job
-	if start < len(job.log) || job.logDone {
+	if h.answering() && (start < len(job.log) || job.logDone) {
 		data := append([]string(nil), job.log[start:]...)
 		return sim.Return(Ok(LogChunk{Data: data, Next: len(job.log)}))
 	}
-	wait, r := sim.Wait[sim.Unit]()
-	job.readers = append(job.readers, r)
-	return sim.Bind(wait, func(sim.Unit) *sim.Promise[Result[LogChunk]] { return h.Log(start) })
+	return sim.Bind(h.wait(true), func(sim.Unit) *sim.Promise[Result[LogChunk]] { return h.Log(start) })
 }
 
 // WithRef is Capability.with_ref (CI3): it runs f on h and releases h when
@@ -309,4 +774,44 @@ func WithRef[T any](h *Handle, f func(*Handle) *sim.Promise[T]) *sim.Promise[T] 
 			h.Release()
 			return sim.Done()
 		})
+}
+
+// SchedPoolView is one scheduler pool as a snapshot shows it.
+type SchedPoolView struct {
+	Name    string
+	Queued  int // items in the main queue
+	Workers []WorkerView
+}
+
+// WorkerView is one worker as a snapshot shows it.
+type WorkerView struct {
+	Name      string
+	Capacity  int
+	Running   int
+	Queued    int // items given to it and not started
+	Connected bool
+	Hung      bool
+}
+
+// View returns the scheduler's pools, sorted by name, each with its
+// workers in the order they were added.
+func (s *Scheduler) View() []SchedPoolView {
+	names := make([]string, 0, len(s.pools))
+	for name := range s.pools {
+		names = append(names, name)
+	}
+	slices.SortFunc(names, strings.Compare)
+	out := make([]SchedPoolView, 0, len(names))
+	for _, name := range names {
+		sp := s.pools[name]
+		v := SchedPoolView{Name: name, Queued: len(sp.queue)}
+		for _, w := range sp.workers {
+			v.Workers = append(v.Workers, WorkerView{
+				Name: w.name, Capacity: w.capacity, Running: w.running,
+				Queued: len(w.queue), Connected: w.connected, Hung: w.hung,
+			})
+		}
+		out = append(out, v)
+	}
+	return out
 }

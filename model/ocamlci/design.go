@@ -118,11 +118,17 @@ func (d *Local) Solve(analysis *model.Job, req SolveRequest) *sim.Promise[string
 }
 
 // failOnError turns run_job's Error result into a rejection, as
-// remote_solve does with Lwt.fail_with.
+// remote_solve does with Lwt.fail_with. It also reads the response as the
+// analysis does: a solve the worker cancelled answers successfully with
+// model.CancelledResponse (OC8), which ocaml-ci's analysis turns into the
+// failure "Job cancelled".
 func failOnError(p *sim.Promise[model.Result[string]]) *sim.Promise[string] {
 	return sim.Bind(p, func(r model.Result[string]) *sim.Promise[string] {
-		if r.Err != nil {
+		switch {
+		case r.Err != nil:
 			return sim.Fail[string](errors.New(r.Err.Error()))
+		case r.Value == model.CancelledResponse:
+			return sim.Fail[string](errors.New("Job cancelled"))
 		}
 		return sim.Return(r.Value)
 	})
