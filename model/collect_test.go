@@ -17,7 +17,7 @@ func gcWarning(label string) string {
 		" garbage collected while still on; turning it off"
 }
 
-func TestCollect(t *testing.T) {
+func TestSW7_Collect(t *testing.T) {
 	t.Run("SW7_dropped_on_switch_without_job_is_turned_off_with_warning", func(t *testing.T) {
 		p := newTestProcess(t)
 		sw := p.NewSwitch("analyse ocurrent/ocaml-ci")

@@ -35,7 +35,7 @@ func (r *confirmRig) start(level Level) *sim.Promise[sim.Unit] {
 	return StartWith[sim.Unit](r.job, r.pool, level)
 }
 
-func TestConfirm(t *testing.T) {
+func TestJB8_Confirm(t *testing.T) {
 	t.Run("JB8_at_or_above_threshold_waits_until_it_rises", func(t *testing.T) {
 		tests := []struct {
 			threshold, level Level

@@ -55,11 +55,13 @@ type pipelineKey struct {
 // unconnected, so that its first submission logs "Connecting to build
 // cluster…" even when the scheduler is there, a line the model leaves out.
 func (p *Process) NewConnection(sched *Scheduler) *Connection {
-	return &Connection{
+	c := &Connection{
 		proc: p, sched: sched, up: true,
 		RPC: 5 * time.Millisecond, RetryEvery: 10 * time.Second, MaxPipeline: 200,
 		pipelines: map[pipelineKey]*pipeline{},
 	}
+	p.connections = append(p.connections, c)
+	return c
 }
 
 // Up reports whether the connection to the scheduler works.

@@ -27,7 +27,7 @@ func injectAt(site Site, detail string, err error, asked *[]string) func(Site, s
 	}
 }
 
-func TestFD(t *testing.T) {
+func TestJB_FileDescriptors(t *testing.T) {
 	t.Run("JB2_create_fails_when_the_log_file_cannot_be_created", func(t *testing.T) {
 		errInjected := errors.New("input/output error")
 		tests := []struct {

@@ -12,7 +12,7 @@ import (
 
 // WithHandler is Job.with_handler: a cancel hook registered for the time
 // fn runs (JB13).
-func TestWithHandler(t *testing.T) {
+func TestJB13_WithHandler(t *testing.T) {
 	t.Run("JB13_with_handler_runs_on_cancel_while_fn_runs", func(t *testing.T) {
 		p := newTestProcess(t)
 		j := newJob(t, p, p.NewSwitch("analyse"), "ci-analyse", Low)

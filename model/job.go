@@ -149,6 +149,12 @@ type cancelEntry struct{ fn CancelHook }
 // the job to the table, raises the gauge and pushes the job's completion
 // hook on the switch. In Held mode the log keeps its descriptor open.
 func (p *Process) NewJob(sw *Switch, label string, config *Config, prio Priority) (*Job, error) {
+	return p.NewJobFor(nil, sw, label, config, prio)
+}
+
+// NewJobFor is NewJob for a job that works for owner, as a solver-job
+// works for its analysis; see SetOwner.
+func (p *Process) NewJobFor(owner *Job, sw *Switch, label string, config *Config, prio Priority) (*Job, error) {
 	if !sw.IsOn() {
 		return nil, fmt.Errorf("Switch %s is not on! (%s)", sw.label, label)
 	}
@@ -159,7 +165,7 @@ func (p *Process) NewJob(sw *Switch, label string, config *Config, prio Priority
 		config = &Config{}
 	}
 	j := &Job{proc: p, id: p.newJobID(label), label: label, sw: sw, priority: prio,
-		config: config, logOpen: true}
+		config: config, logOpen: true, owner: owner}
 	p.jobs[j.id] = j
 	p.created++
 	p.gauge++

@@ -63,7 +63,7 @@ func openIDs(p *Process) []string {
 	return ids
 }
 
-func TestJob(t *testing.T) {
+func TestJB_Job(t *testing.T) {
 	t.Run("JB1_create_on_switch_not_on_fails", func(t *testing.T) {
 		for _, st := range []SwitchState{Off, TurningOff} {
 			t.Run(st.String(), func(t *testing.T) {
@@ -272,6 +272,21 @@ func TestJob(t *testing.T) {
 		assert.Empty(t, j.Log())
 		assert.Equal(t, Running, j.State())
 		assert.Equal(t, 1, pool.InUse())
+	})
+
+	t.Run("JB12_returns_the_pools_resource", func(t *testing.T) {
+		p := newTestProcess(t)
+		j := newJob(t, p, p.NewSwitch("solver-remote"), "solver-job", Low)
+		res, grant := sim.Wait[string]()
+
+		got := StartWith[string](j, fixedPool{label: "OCluster", res: res}, Average)
+		requirePending(t, got)
+		grant.Resolve("handle to solver-1/1")
+
+		v, err := got.Result()
+		require.NoError(t, err)
+		assert.Equal(t, "handle to solver-1/1", v, "StartWith yields the resource the pool granted")
+		assert.Equal(t, Running, j.State())
 	})
 
 	t.Run("JB9_waits_then_logs_got_resource", func(t *testing.T) {
@@ -634,4 +649,16 @@ func TestJob(t *testing.T) {
 		assert.Equal(t, Closed, j.State())
 		assert.Zero(t, p.FDs.OpenOf(FDLog))
 	})
+}
+
+// fixedPool is a pool whose every request is answered by one promise.
+type fixedPool struct {
+	label string
+	res   *sim.Promise[string]
+}
+
+func (fp fixedPool) Label() string { return fp.label }
+
+func (fp fixedPool) Get(Priority, *Switch) (*sim.Promise[string], func() *sim.Promise[sim.Unit]) {
+	return fp.res, sim.Done
 }

@@ -44,7 +44,7 @@ func queued(lp *LocalPool) [2]int {
 	return [2]int{high, low}
 }
 
-func TestPool(t *testing.T) {
+func TestPL_Pool(t *testing.T) {
 	t.Run("PL1_high_before_low_fifo_within_each", func(t *testing.T) {
 		p := newTestProcess(t)
 		lp := p.NewLocalPool("analyse", 1)

@@ -25,13 +25,16 @@ type Process struct {
 	FDs FDTable
 	// Disk is the space job logs may use.
 	Disk Disk
-	// Inject, if set, is asked at each site that can fail (SiteJobCreate,
-	// SiteJobLog) whether to fail there: it returns the error to fail
-	// with, or nil.
+	// Inject, if set, is asked at each site that can fail whether to fail
+	// there: it returns the error to fail with, or nil. The sites are
+	// SiteJobCreate and SiteJobLog, where the error is the write's, and
+	// SiteTicket and SiteSolve, where it fails the ticket or makes the
+	// solve raise.
 	Inject func(site Site, detail string) error
 	// OnPass, if set, is told of each pass through a site where something
-	// can happen to the run (a job cancelled, a worker lost): every site
-	// but those of Inject.
+	// can happen to the run (a job cancelled, a worker lost): the job
+	// sites, SiteSubmit, and SiteTicket and SiteSolve once Inject let them
+	// pass.
 	OnPass func(Pass)
 
 	jobs    map[string]*Job // the jobs table; only closing removes a job
@@ -42,10 +45,12 @@ type Process struct {
 	handles int // capability handles handed out and not yet released
 	viewers int // log streams open
 
-	pools     []*LocalPool
-	switchSeq int
-	switches  switchSet // switches with hooks on their stack
-	dropped   []*Switch // switches nothing references any more (SW7)
+	pools       []*LocalPool
+	schedulers  []*Scheduler  // the OCluster schedulers this process reaches
+	connections []*Connection // its connections to them
+	switchSeq   int
+	switches    switchSet // switches with hooks on their stack
+	dropped     []*Switch // switches nothing references any more (SW7)
 }
 
 // DefaultBaseFDs is how many descriptors a process holds before it runs

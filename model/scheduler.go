@@ -89,7 +89,9 @@ type Worker struct {
 
 // NewScheduler returns a scheduler with no pools.
 func (p *Process) NewScheduler() *Scheduler {
-	return &Scheduler{proc: p, pools: map[string]*SchedPool{}}
+	s := &Scheduler{proc: p, pools: map[string]*SchedPool{}}
+	p.schedulers = append(p.schedulers, s)
+	return s
 }
 
 // Pool returns the scheduler's pool with the given name, creating it. A

@@ -20,11 +20,15 @@ type Snapshot struct {
 	// order.
 	Switches []SwitchView
 	// Pools are the Local pools, in creation order.
-	Pools      []PoolView
-	FDs        FDView
-	Disk       Disk
-	LogMode    LogMode
-	ProcessLog []string
+	Pools []PoolView
+	// Cluster is every OCluster scheduler pool the process reaches, and
+	// Connections its connections to the schedulers, in creation order.
+	Cluster     []SchedPoolView
+	Connections []ConnectionView
+	FDs         FDView
+	Disk        Disk
+	LogMode     LogMode
+	ProcessLog  []string
 }
 
 // FDView is the descriptor table as a snapshot shows it.
@@ -74,6 +78,12 @@ func (p *Process) Snapshot() Snapshot {
 	}
 	for _, j := range p.OpenJobs() {
 		snap.Jobs = append(snap.Jobs, j.view())
+	}
+	for _, sched := range p.schedulers {
+		snap.Cluster = append(snap.Cluster, sched.View()...)
+	}
+	for _, c := range p.connections {
+		snap.Connections = append(snap.Connections, c.View())
 	}
 	for _, lp := range p.pools {
 		snap.Pools = append(snap.Pools, lp.view())

@@ -122,7 +122,7 @@ func switchIn(tb testing.TB, p *Process, label string, st SwitchState) (
 	return p.NewSwitch(label), unblock
 }
 
-func TestSwitch(t *testing.T) {
+func TestSW_Switch(t *testing.T) {
 	t.Run("SW1_on_then_turning_off_then_off", func(t *testing.T) {
 		p := newTestProcess(t)
 		sw := p.NewSwitch("analyse")

@@ -10,7 +10,7 @@ import (
 	"github.com/jobsim/jobsim/sim"
 )
 
-func TestTimeout(t *testing.T) {
+func TestJB11_Timeout(t *testing.T) {
 	t.Run("JB11_duration_format", func(t *testing.T) {
 		tests := []struct {
 			d    time.Duration

@@ -18,7 +18,7 @@ func watch(tb testing.TB, p *Process, j *Job) *Viewer {
 	return v
 }
 
-func TestViewer(t *testing.T) {
+func TestJB6_Viewer(t *testing.T) {
 	t.Run("JB6_wait_log_is_woken_by_each_write", func(t *testing.T) {
 		p := newTestProcess(t)
 		j := newJob(t, p, p.NewSwitch("analyse"), "ci-analyse", Low)

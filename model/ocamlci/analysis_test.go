@@ -49,7 +49,7 @@ func resolvedAt[T any](s *sim.Sim, pr *sim.Promise[T]) *time.Duration {
 	return &at
 }
 
-func TestAnalysis(t *testing.T) {
+func TestCI_Analysis(t *testing.T) {
 	t.Run("CI1_start_returns_the_run_and_its_job", func(t *testing.T) {
 		r := newRig(t)
 		b := ocamlci.NewBackend(r.p, r.design(t, "local"))

@@ -45,7 +45,7 @@ func (d *ModuleLevel) Name() string { return "module" }
 // Solve is remote_solve as it was before the fix.
 func (d *ModuleLevel) Solve(analysis *model.Job, req SolveRequest) *sim.Promise[string] {
 	cluster := d.conn.Pool(analysis, solverPool, req.action())
-	job, err := d.proc.NewJob(d.switch_, "solver-job", solverConfig, model.Low)
+	job, err := d.proc.NewJobFor(analysis, d.switch_, "solver-job", solverConfig, model.Low)
 	if err != nil {
 		return sim.Fail[string](err)
 	}
@@ -76,8 +76,9 @@ func (d *PerCall) Name() string { return "per-call" }
 func (d *PerCall) Solve(analysis *model.Job, req SolveRequest) *sim.Promise[string] {
 	cluster := d.conn.Pool(analysis, solverPool, req.action())
 	switch_ := d.proc.NewSwitch("solver-remote")
-	job, err := d.proc.NewJob(switch_, "solver-job", solverConfig, model.Low)
+	job, err := d.proc.NewJobFor(analysis, switch_, "solver-job", solverConfig, model.Low)
 	if err != nil {
+		switch_.Drop() // left On: the collector turns it off (SW7)
 		return sim.Fail[string](err)
 	}
 	return sim.Finalize(
@@ -89,8 +90,9 @@ func (d *PerCall) Solve(analysis *model.Job, req SolveRequest) *sim.Promise[stri
 			})
 		},
 		func() *sim.Promise[sim.Unit] {
+			off := switch_.TurnOff()
 			switch_.Drop()
-			return switch_.TurnOff()
+			return off
 		})
 }
 
