@@ -29,8 +29,8 @@ func TestJobs(t *testing.T) {
 		{"one job left open", model.Snapshot{Created: 2, Closed: 1, Gauge: 1, Jobs: []model.JobView{leaked}}, false, []string{
 			`2026-06-02/150213-solver-job-426cf4: running, never closed: held by switch "solver-remote" (on, 1 hooks), log open`,
 		}},
-		{"counts disagree with the table", model.Snapshot{Created: 2, Closed: 2, Gauge: 1}, false, []string{
-			"process: 2 jobs created and 2 closed, but the table holds 0",
+		{"counts disagree with the table", model.Snapshot{Created: 3, Closed: 2, Gauge: 1}, false, []string{
+			"process: 3 jobs created and 2 closed, but the table holds 0",
 			"process: active-jobs gauge is 1, but the table holds 0",
 		}},
 	}
