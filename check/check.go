@@ -4,7 +4,7 @@
 // The checker reads only a model.Snapshot, so that it judges what an
 // operator could observe and nothing else:
 //
-//	verdict := check.Jobs(proc.Snapshot())
+//	verdict := check.Invariant(proc.Snapshot())
 //	if !verdict.Holds {
 //		fmt.Println(verdict.Violations[0])
 //	}
@@ -36,13 +36,15 @@ type Verdict struct {
 	Violations []Violation
 }
 
-// Jobs checks, after a run and its drain, that every job created is
+// Invariant checks, after a run and its drain, that every job created is
 // closed: out of the jobs table, its log closed, its switch's hooks run.
 // Each job still in the table is one violation, naming its state, its last
 // log line and the switch that holds it. The counters must agree with the
 // table too: created minus closed, and the active-jobs gauge, both equal
-// the table's size.
-func Jobs(s model.Snapshot) Verdict {
+// the table's size. And every resource taken must be back: no capability
+// handle unreleased, no viewer socket open, no pool slot that no switch
+// will give back.
+func Invariant(s model.Snapshot) Verdict {
 	var vs []Violation
 	for _, j := range s.Jobs {
 		last := ""
@@ -63,6 +65,20 @@ func Jobs(s model.Snapshot) Verdict {
 	if s.Gauge != len(s.Jobs) {
 		vs = append(vs, Violation{Job: "process", Reason: fmt.Sprintf(
 			"active-jobs gauge is %d, but the table holds %d", s.Gauge, len(s.Jobs))})
+	}
+	if s.Handles > 0 {
+		vs = append(vs, Violation{Job: "process", Reason: fmt.Sprintf(
+			"%d capability handles never released", s.Handles)})
+	}
+	if s.FDs.Sockets > 0 {
+		vs = append(vs, Violation{Job: "process", Reason: fmt.Sprintf(
+			"%d viewer sockets still open", s.FDs.Sockets)})
+	}
+	for _, pv := range s.Pools {
+		if pv.Leaked > 0 {
+			vs = append(vs, Violation{Job: "process", Reason: fmt.Sprintf(
+				"%d slots of pool %q held with no release hook: never freed", pv.Leaked, pv.Label)})
+		}
 	}
 	return Verdict{Holds: len(vs) == 0, Violations: vs}
 }

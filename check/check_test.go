@@ -9,7 +9,7 @@ import (
 	"github.com/jobsim/jobsim/model"
 )
 
-func TestJobs(t *testing.T) {
+func TestInvariant(t *testing.T) {
 	leaked := model.JobView{
 		ID: "2026-06-02/150213-solver-job-426cf4", Label: "solver-job", State: model.Running,
 		LogOpen: true, Switch: "solver-remote", SwitchState: model.On, Hooks: 1,
@@ -33,11 +33,19 @@ func TestJobs(t *testing.T) {
 			"process: 3 jobs created and 2 closed, but the table holds 0",
 			"process: active-jobs gauge is 1, but the table holds 0",
 		}},
+		{"resources not given back", model.Snapshot{
+			Handles: 1, FDs: model.FDView{Sockets: 2},
+			Pools: []model.PoolView{{Label: "analyse", Capacity: 400, InUse: 1, Leaked: 1}},
+		}, false, []string{
+			"process: 1 capability handles never released",
+			"process: 2 viewer sockets still open",
+			`process: 1 slots of pool "analyse" held with no release hook: never freed`,
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			v := Jobs(c.snap)
-			assert.Equal(t, c.holds, v.Holds, "Jobs(%s).Holds", c.name)
+			v := Invariant(c.snap)
+			assert.Equal(t, c.holds, v.Holds, "Invariant(%s).Holds", c.name)
 			var got []string
 			for _, viol := range v.Violations {
 				got = append(got, viol.String())
@@ -47,7 +55,7 @@ func TestJobs(t *testing.T) {
 	}
 
 	t.Run("violation names state, last line and switch", func(t *testing.T) {
-		v := Jobs(model.Snapshot{Created: 1, Gauge: 1, Jobs: []model.JobView{leaked}})
+		v := Invariant(model.Snapshot{Created: 1, Gauge: 1, Jobs: []model.JobView{leaked}})
 		require.Len(t, v.Violations, 1)
 		got := v.Violations[0]
 		assert.Equal(t, "running", got.State)

@@ -270,7 +270,7 @@ func (cp *ClusterPool) Get(prio Priority, _ *Switch) (*sim.Promise[*Handle], fun
 	res, resolve := sim.Wait[*Handle]()
 	sub := &submission{cp: cp, urgent: prio == High, resolve: resolve}
 	p := cp.conn.proc
-	p.pass(Pass{Site: "submit", Detail: cp.action.Kind, Job: cp.job})
+	p.pass(Pass{Site: SiteSubmit, Detail: cp.action.Kind, Job: cp.job})
 	p.Sim.Async(sub.init)
 	return res, sub.cancel
 }
@@ -325,8 +325,12 @@ func (sub *submission) init() *sim.Promise[sim.Unit] {
 			sub.fail(ErrCancelledWaiting)
 			return sim.Done()
 		}
+		if c.proc.stopped {
+			sub.fail(ErrProcessStopped)
+			return sim.Done()
+		}
 		if !c.up {
-			return sim.Bind(s.Sleep(c.RetryEvery), try)
+			return sim.Bind(sub.retryLater(), try)
 		}
 		epoch := c.epoch
 		return sim.Bind(s.Sleep(c.RPC), func(sim.Unit) *sim.Promise[sim.Unit] {
@@ -341,6 +345,26 @@ func (sub *submission) init() *sim.Promise[sim.Unit] {
 		})
 	}
 	return try(sim.Unit{})
+}
+
+// retryLater is fulfilled at the first retry, every RetryEvery, that
+// finds the connection up, the submission over, or the process stopped.
+// It polls from callbacks rather than a chain of promises, so an outage of
+// any length retains nothing per retry.
+func (sub *submission) retryLater() *sim.Promise[sim.Unit] {
+	c := sub.cp.conn
+	s := c.proc.Sim
+	ready, resolve := sim.Wait[sim.Unit]()
+	var poll func(sim.Unit, error)
+	poll = func(sim.Unit, error) {
+		if c.up || sub.done || sub.cancelled || c.proc.stopped {
+			resolve.Resolve(sim.Unit{})
+			return
+		}
+		sim.On(s.Sleep(c.RetryEvery), poll)
+	}
+	sim.On(s.Sleep(c.RetryEvery), poll)
+	return ready
 }
 
 // rateLimit waits for one of the pipeline's slots (OC3). A slot that comes
@@ -400,12 +424,12 @@ func (sub *submission) getTicket(pl *pipeline) *sim.Promise[sim.Unit] {
 		sub.settled(Ok(h))
 	})
 	if t.Job().IsPending() {
-		if err := c.proc.inject("ticket", sub.cp.action.Kind); err != nil {
+		if err := c.proc.inject(SiteTicket, sub.cp.action.Kind); err != nil {
 			t.Fail(err)
 		}
 	}
 	if t.Job().IsPending() {
-		c.proc.pass(Pass{Site: "ticket", Detail: sub.cp.action.Kind, Job: sub.cp.job})
+		c.proc.pass(Pass{Site: SiteTicket, Detail: sub.cp.action.Kind, Job: sub.cp.job})
 	}
 	return sim.Bind(settled, func(r Result[*Handle]) *sim.Promise[sim.Unit] {
 		c.release(pl)

@@ -155,6 +155,9 @@ func (p *Process) NewJob(sw *Switch, label string, config *Config, prio Priority
 // NewJobFor is NewJob for a job that works for owner, as a solver-job
 // works for its analysis; see SetOwner.
 func (p *Process) NewJobFor(owner *Job, sw *Switch, label string, config *Config, prio Priority) (*Job, error) {
+	if p.stopped {
+		return nil, ErrProcessStopped
+	}
 	if !sw.IsOn() {
 		return nil, fmt.Errorf("Switch %s is not on! (%s)", sw.label, label)
 	}

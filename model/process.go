@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -45,6 +46,9 @@ type Process struct {
 	handles int // capability handles handed out and not yet released
 	viewers int // log streams open
 
+	stopped bool // the process has exited; see Stop
+	cleared int  // jobs in the table when it stopped
+
 	pools       []*LocalPool
 	schedulers  []*Scheduler  // the OCluster schedulers this process reaches
 	connections []*Connection // its connections to them
@@ -86,6 +90,15 @@ const (
 	SiteWaiting Site = "waiting"
 	// SiteRunning is a job getting its start time (JB10).
 	SiteRunning Site = "running"
+	// SiteSubmit is a submission to an OCluster pool (OC3); the detail is
+	// the action's kind.
+	SiteSubmit Site = "submit"
+	// SiteTicket is a submission that got its ticket and waits for a
+	// worker (OC3); the detail is the action's kind.
+	SiteTicket Site = "ticket"
+	// SiteSolve is a worker starting a job (OC8); the detail is the
+	// worker's name.
+	SiteSolve Site = "solve"
 )
 
 // Pass is one pass of the run through a site.
@@ -154,3 +167,34 @@ func (p *Process) OpenJobs() []*Job {
 	slices.SortFunc(out, func(a, b *Job) int { return strings.Compare(a.id, b.id) })
 	return out
 }
+
+// ErrProcessStopped is the failure of anything the process is asked to do
+// after it stopped.
+var ErrProcessStopped = errors.New("process stopped")
+
+// Stop is the process exiting, as before a restart (F14): the jobs table
+// is gone with the process, without any job being closed, so their log
+// files stay on disk; every connection to a scheduler drops, releasing
+// the process's tickets and breaking its handles; and whatever the
+// process's code still had in flight can neither create a job nor reach
+// the scheduler again. The work of the old process stays in the model
+// only as objects nothing observes.
+func (p *Process) Stop() {
+	if p.stopped {
+		return
+	}
+	p.stopped = true
+	p.cleared = len(p.jobs)
+	clear(p.jobs)
+	p.gauge = 0
+	for _, c := range p.connections {
+		c.Disconnect()
+	}
+}
+
+// Stopped reports whether the process has stopped.
+func (p *Process) Stopped() bool { return p.stopped }
+
+// Cleared returns how many jobs were in the table when the process
+// stopped.
+func (p *Process) Cleared() int { return p.cleared }

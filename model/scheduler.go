@@ -94,6 +94,12 @@ func (p *Process) NewScheduler() *Scheduler {
 	return s
 }
 
+// Serve makes p the process the scheduler reports to: the one whose fault
+// hooks its sites call and whose handle count its handles join. A process
+// that restarts is a new process, and the scheduler, which lives on,
+// serves the new one.
+func (s *Scheduler) Serve(p *Process) { s.proc = p }
+
 // Pool returns the scheduler's pool with the given name, creating it. A
 // pool with no workers keeps everything submitted to it queued for ever
 // (F5).
@@ -130,6 +136,9 @@ func (sp *SchedPool) Worker(name string) *Worker {
 // Queued returns how many items wait in the main queue. Items in a
 // worker's queue are not counted.
 func (sp *SchedPool) Queued() int { return len(sp.queue) }
+
+// Workers returns the pool's workers, in the order they were added.
+func (sp *SchedPool) Workers() []*Worker { return slices.Clone(sp.workers) }
 
 // ticketState is where a submitted item stands.
 type ticketState int
@@ -336,6 +345,12 @@ func (w *Worker) take() {
 // Name returns the worker's name.
 func (w *Worker) Name() string { return w.name }
 
+// Connected reports whether the worker is connected to the scheduler.
+func (w *Worker) Connected() bool { return w.connected }
+
+// Running returns how many jobs the worker has started and not finished.
+func (w *Worker) Running() int { return w.running }
+
 // Disconnect is the worker leaving the pool (F4). The items in its queue
 // go back to the head of the main queue (OC7); the jobs it was running are
 // lost: their handles break, so Result and Log answer with ErrWorkerLost
@@ -470,10 +485,10 @@ func (w *Worker) start(t *Ticket) {
 	t.state, t.job = ticketRunning, job
 	t.resolve.Resolve(job.newHandle())
 	p := w.pool.sched.proc
-	if err := p.inject("solve", w.name); err != nil {
+	if err := p.inject(SiteSolve, w.name); err != nil {
 		job.action.Raise = err.Error()
 	}
-	p.pass(Pass{Site: "solve", Detail: w.name, Job: t.owner})
+	p.pass(Pass{Site: SiteSolve, Detail: w.name, Job: t.owner})
 }
 
 // run lets the work go on for d.

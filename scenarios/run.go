@@ -3,10 +3,12 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jobsim/jobsim/check"
+	"github.com/jobsim/jobsim/fault"
 	"github.com/jobsim/jobsim/model"
 	"github.com/jobsim/jobsim/model/ocamlci"
 	"github.com/jobsim/jobsim/sim"
@@ -82,12 +84,17 @@ type System struct {
 	Sched   *model.Scheduler
 	Conn    *model.Connection
 	Backend *ocamlci.Backend
+
+	design   string
+	stopped  []*model.Process // processes that restarts replaced
+	analyses map[*model.Job]bool
 }
 
 // Solver workers of the deployment: two, of the default capacity (OC8).
 const (
 	SolverWorkers  = 2
 	WorkerCapacity = 15
+	solverPool     = "solver"
 )
 
 // NewSystem builds the deployment on s with the named design.
@@ -98,20 +105,75 @@ func NewSystem(s *sim.Sim, design string) (*System, error) {
 	p := model.NewProcess(s)
 	sched := p.NewScheduler()
 	for i := 1; i <= SolverWorkers; i++ {
-		sched.Pool("solver").AddWorker(fmt.Sprintf("solver-%d", i), WorkerCapacity)
+		sched.Pool(solverPool).AddWorker(fmt.Sprintf("solver-%d", i), WorkerCapacity)
 	}
-	conn := p.NewConnection(sched)
+	sys := &System{Sched: sched, design: design, analyses: map[*model.Job]bool{}}
+	sys.boot(p)
+	return sys, nil
+}
 
+// boot starts ocaml-ci in process p: it connects to the scheduler and
+// loads the design's module.
+func (sys *System) boot(p *model.Process) {
+	sys.Proc = p
+	sys.Sched.Serve(p)
+	sys.Conn = p.NewConnection(sys.Sched)
 	var d ocamlci.Design
-	switch design {
+	switch sys.design {
 	case "module":
-		d = ocamlci.NewModuleLevel(p, conn)
+		d = ocamlci.NewModuleLevel(p, sys.Conn)
 	case "per-call":
-		d = ocamlci.NewPerCall(p, conn)
+		d = ocamlci.NewPerCall(p, sys.Conn)
 	default:
 		d = ocamlci.NewLocal(p)
 	}
-	return &System{Proc: p, Sched: sched, Conn: conn, Backend: ocamlci.NewBackend(p, d)}, nil
+	sys.Backend = ocamlci.NewBackend(p, d)
+}
+
+// Restart stops the OCurrent process and starts a new one with the same
+// settings (F14). Analyses that arrive later go to the new process.
+func (sys *System) Restart() {
+	old := sys.Proc
+	old.Stop()
+	sys.stopped = append(sys.stopped, old)
+	clear(sys.analyses)
+
+	p := model.NewProcess(old.Sim)
+	p.LogMode, p.FDs.Limit, p.FDs.Base, p.Disk = old.LogMode, old.FDs.Limit, old.FDs.Base, old.Disk
+	p.Inject, p.OnPass = old.Inject, old.OnPass
+	sys.boot(p)
+}
+
+// Restarts returns how many times the process restarted, and how many
+// jobs those restarts cleared from the table without closing them.
+func (sys *System) Restarts() (n, cleared int) {
+	for _, p := range sys.stopped {
+		cleared += p.Cleared()
+	}
+	return len(sys.stopped), cleared
+}
+
+// Analyses returns the analysis jobs still open, oldest first.
+func (sys *System) Analyses() []*model.Job {
+	var out []*model.Job
+	for _, j := range sys.Proc.OpenJobs() {
+		if sys.analyses[j] {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// target is the system as the fault injector sees it.
+func (sys *System) target() fault.Target {
+	return fault.Target{
+		Proc: sys.Proc, Sched: sys.Sched, Conn: sys.Conn, Pool: solverPool,
+		Analyses: sys.Analyses,
+		Restart: func() fault.Target {
+			sys.Restart()
+			return sys.target()
+		},
+	}
 }
 
 // Params says what to run.
@@ -129,6 +191,10 @@ type Params struct {
 	MaxEvents uint64
 	// Epoch is the instant the run starts at; zero means sim.DefaultEpoch.
 	Epoch time.Time
+	// Faults is an explicit fault plan, fired during the arrivals.
+	Faults fault.Plan
+	// Random, if set, adds random faults (BUGGIFY) during the arrivals.
+	Random *fault.Random
 }
 
 // Defaults for Params.
@@ -156,6 +222,25 @@ type Report struct {
 	Analyses Counts
 	Snapshot model.Snapshot
 	Verdict  check.Verdict
+	// Findings says, for each job left open, whether it leaked or hangs,
+	// what it waits on and the fault that put it there.
+	Findings []check.Finding
+	// Faults is what the faults did; nil when the run had none.
+	Faults *FaultReport
+}
+
+// FaultReport is what a run's faults did.
+type FaultReport struct {
+	// Trace is every firing, in order.
+	Trace []fault.Firing
+	// Replay is the explicit plan that fires exactly the same faults: run
+	// with it, a random plan's run is replayed byte for byte.
+	Replay   fault.Plan
+	Coverage fault.Coverage
+	// Restarts is how many times the process restarted; Cleared, how many
+	// jobs those restarts removed from the table without closing them.
+	Restarts int
+	Cleared  int
 }
 
 // ErrBudget is wrapped by Run's error when the event budget is spent
@@ -199,10 +284,19 @@ func Execute(p Params, work Workload) (*Report, error) {
 	}
 	rep := &Report{Params: p, Start: s.Now(), Solves: work.Solves()}
 	sys.start(work, &rep.Analyses)
+	var inj *fault.Injector
+	if len(p.Faults) > 0 || p.Random != nil {
+		inj = fault.New(s, p.Faults, p.Random)
+		inj.Attach(sys.target())
+	}
 
-	// Phase one: arrivals. Phase two: drain.
+	// Phase one: arrivals, and faults. Phase two: everything heals, no
+	// fault fires, and outstanding work drains.
 	out := s.Run(sim.Budget{Until: p.Duration, MaxEvents: p.MaxEvents})
 	if out.Reason != sim.EventBudget && out.Reason != sim.Fatal {
+		if inj != nil {
+			inj.Heal()
+		}
 		events := out.Events
 		out = s.Run(sim.Budget{Until: p.Duration + p.Drain, MaxEvents: p.MaxEvents - events})
 		out.Events += events
@@ -218,8 +312,30 @@ func Execute(p Params, work Workload) (*Report, error) {
 	rep.Drained = out.Reason == sim.Idle
 	sys.Proc.Collect()
 	rep.Snapshot = sys.Proc.Snapshot()
-	rep.Verdict = check.Jobs(rep.Snapshot)
+	rep.Verdict = check.Invariant(rep.Snapshot)
+
+	var trace []fault.Firing
+	if inj != nil {
+		trace = inj.Trace()
+		rep.Faults = &FaultReport{Trace: trace, Replay: inj.Explicit(), Coverage: inj.Coverage()}
+		rep.Faults.Restarts, rep.Faults.Cleared = sys.Restarts()
+	}
+	rep.Findings = check.Classify(rep.Snapshot, func(jobs ...string) string { return cause(trace, jobs) })
 	return rep, nil
+}
+
+// cause names the last fault that fired at a site concerning one of jobs,
+// or else the last fault that fired at all; "" if none did.
+func cause(trace []fault.Firing, jobs []string) string {
+	for i := len(trace) - 1; i >= 0; i-- {
+		if trace[i].Job != "" && slices.Contains(jobs, trace[i].Job) {
+			return trace[i].Fault.String()
+		}
+	}
+	if n := len(trace); n > 0 {
+		return trace[n-1].Fault.String()
+	}
+	return ""
 }
 
 // start schedules every arrival, tallying outcomes into c.
@@ -229,7 +345,12 @@ func (sys *System) start(work Workload, c *Counts) {
 	c.Unfinished = len(work)
 	for _, a := range work {
 		s.At(a.At, func() {
-			sim.On(sys.Backend.Analyse(a.Analysis), func(r model.Result[string], err error) {
+			run := sys.Backend.Start(a.Analysis)
+			if run.Job != nil {
+				sys.analyses[run.Job] = true
+			}
+			sim.On(run.Result, func(r model.Result[string], err error) {
+				delete(sys.analyses, run.Job)
 				c.Unfinished--
 				if err != nil || r.Err != nil {
 					c.Failed++

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/jobsim/jobsim/fault"
 	"github.com/jobsim/jobsim/scenarios"
 )
 
@@ -36,6 +38,11 @@ type runOptions struct {
 	maxEvents uint64
 	format    string
 	limit     int
+
+	faults     string // an explicit plan, or a random one ("random…")
+	faultsFile string
+	plan       fault.Plan
+	random     *fault.Random
 }
 
 // run is simrun's whole behaviour: it parses args, runs, writes to stdout
@@ -72,7 +79,18 @@ new arrives and outstanding work gets --drain to finish. The same seed gives
 byte-identical output.
 
 Exit status: 0 when the invariant holds, 1 when it is violated, 2 for bad
-usage, 3 when the run spends its event budget (--max-events).`,
+usage, 3 when the run spends its event budget (--max-events).
+
+Faults (--faults, --faults-file) fire during the arrivals; the drain then
+heals everything (the scheduler comes back, workers come back and thaw) and
+no fault fires any more. --faults takes an explicit plan or a random one,
+"random[:ENABLE:FIRE[:KIND,KIND…]]" (default probabilities 0.5 and 0.05),
+where each kind is switched on at each of its sites with probability ENABLE
+and then fires with probability FIRE each time the run passes the site, all
+drawn from the seed. A run with faults prints the explicit plan that replays
+it exactly.
+
+` + fault.Grammar,
 		Example: `  simrun                                    # the leak under the module-level design
   simrun --scenario leak --design per-call  # the same workload under the fix
   simrun --seed 7 --duration 24h --format json
@@ -105,12 +123,14 @@ usage, 3 when the run spends its event budget (--max-events).`,
 	f.Uint64Var(&o.maxEvents, "max-events", scenarios.DefaultMaxEvents, "stop with exit status 3 after this many events")
 	f.StringVar(&o.format, "format", "text", "output format: text or json")
 	f.IntVar(&o.limit, "limit", 10, "rows shown in the /jobs listing and the violations (0 shows all; text only)")
+	f.StringVar(&o.faults, "faults", "", "fault plan: explicit (see below), or random[:ENABLE:FIRE[:KINDS]]")
+	f.StringVar(&o.faultsFile, "faults-file", "", "read an explicit fault plan from `FILE`, one fault a line")
 
 	root.AddCommand(newListCommand(stdout))
 	return root
 }
 
-func (o runOptions) validate() error {
+func (o *runOptions) validate() error {
 	if _, err := scenarios.Lookup(o.scenario); err != nil {
 		return usageError{err}
 	}
@@ -129,6 +149,39 @@ func (o runOptions) validate() error {
 	case o.limit < 0:
 		return usageError{fmt.Errorf("--limit must be 0 or more, got %d", o.limit)}
 	}
+	return o.parseFaults()
+}
+
+// parseFaults reads --faults and --faults-file into a plan and a random
+// plan; an explicit plan from both is their concatenation.
+func (o *runOptions) parseFaults() error {
+	var srcs []string
+	if strings.HasPrefix(o.faults, "random") {
+		r, err := fault.ParseRandom(o.faults)
+		if err != nil {
+			return usageError{err}
+		}
+		o.random = r
+	} else if o.faults != "" {
+		srcs = append(srcs, o.faults)
+	}
+	if o.faultsFile != "" {
+		b, err := os.ReadFile(o.faultsFile)
+		if err != nil {
+			return usageError{fmt.Errorf("--faults-file: %w", err)}
+		}
+		srcs = append(srcs, string(b))
+	}
+	for i, src := range srcs {
+		plan, err := fault.Parse(src)
+		if err != nil {
+			if i == len(srcs)-1 && o.faultsFile != "" {
+				err = fmt.Errorf("%s: %w", o.faultsFile, err)
+			}
+			return usageError{err}
+		}
+		o.plan = append(o.plan, plan...)
+	}
 	return nil
 }
 
@@ -136,6 +189,7 @@ func runOnce(w io.Writer, o runOptions) (holds bool, err error) {
 	rep, err := scenarios.Run(scenarios.Params{
 		Scenario: o.scenario, Design: o.design, Seed: o.seed,
 		Duration: o.duration, Drain: o.drain, MaxEvents: o.maxEvents,
+		Faults: o.plan, Random: o.random,
 	})
 	if err != nil {
 		return false, err
@@ -165,8 +219,10 @@ func newListCommand(stdout io.Writer) *cobra.Command {
 	}
 }
 
-// repro is the command line that replays a run.
-func repro(p scenarios.Params) string {
+// repro is the command line that replays a run. A run with faults is
+// replayed with the explicit plan of the faults that fired.
+func repro(rep *scenarios.Report) string {
+	p := rep.Params
 	args := []string{"simrun",
 		"--scenario", p.Scenario, "--design", p.Design,
 		"--seed", fmt.Sprint(p.Seed), "--duration", shortDuration(p.Duration),
@@ -174,7 +230,15 @@ func repro(p scenarios.Params) string {
 	if p.Drain != scenarios.DefaultDrain {
 		args = append(args, "--drain", shortDuration(p.Drain))
 	}
+	if rep.Faults != nil {
+		args = append(args, "--faults", shellQuote(rep.Faults.Replay.String()))
+	}
 	return strings.Join(args, " ")
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // shortDuration writes d as Go's time.Duration does, without the zero

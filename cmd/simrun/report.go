@@ -33,6 +33,36 @@ type jsonReport struct {
 	Repro     string          `json:"repro"`
 	Process   []string        `json:"process_log"`
 	Switches  []jsonSwitchRow `json:"switches"`
+	Findings  []jsonFinding   `json:"findings"`
+	Faults    *jsonFaults     `json:"faults,omitempty"`
+}
+
+type jsonFinding struct {
+	Job     string `json:"job"`
+	Label   string `json:"label"`
+	State   string `json:"state"`
+	Class   string `json:"class"`
+	WaitsOn string `json:"waits_on"`
+	Cause   string `json:"cause,omitempty"`
+}
+
+type jsonFaults struct {
+	Replay     string         `json:"replay"`
+	Fired      []jsonFiring   `json:"fired"`
+	Sites      map[string]int `json:"site_passes"`
+	Kinds      map[string]int `json:"kinds_fired"`
+	NeverFired []string       `json:"never_fired"`
+	Restarts   int            `json:"restarts"`
+	Cleared    int            `json:"cleared_by_restarts"`
+}
+
+type jsonFiring struct {
+	At     string `json:"at"`
+	Step   uint64 `json:"step"`
+	Fault  string `json:"fault"`
+	Pass   int    `json:"pass,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	Job    string `json:"job,omitempty"`
 }
 
 type jsonAnalyses struct {
@@ -93,7 +123,7 @@ func writeJSON(w io.Writer, rep *scenarios.Report) error {
 		Gauge: snap.Gauge, Handles: snap.Handles,
 		OpenJobs:  []jsonJob{},
 		Invariant: jsonInvariant{Holds: rep.Verdict.Holds, Violations: []jsonViolation{}},
-		Repro:     repro(rep.Params),
+		Repro:     repro(rep),
 		Process:   append([]string{}, snap.ProcessLog...),
 		Switches:  []jsonSwitchRow{},
 	}
@@ -112,6 +142,28 @@ func writeJSON(w io.Writer, rep *scenarios.Report) error {
 	for _, v := range rep.Verdict.Violations {
 		out.Invariant.Violations = append(out.Invariant.Violations, jsonViolation{
 			Job: v.Job, State: v.State, Switch: v.Switch, LastLine: v.LastLine, Reason: v.Reason})
+	}
+	out.Findings = []jsonFinding{}
+	for _, f := range rep.Findings {
+		out.Findings = append(out.Findings, jsonFinding(f))
+	}
+	if fr := rep.Faults; fr != nil {
+		jf := &jsonFaults{
+			Replay: fr.Replay.String(), Fired: []jsonFiring{}, Sites: map[string]int{}, Kinds: map[string]int{},
+			NeverFired: append([]string{}, fr.Coverage.NeverFired...), Restarts: fr.Restarts, Cleared: fr.Cleared,
+		}
+		for _, f := range fr.Trace {
+			jf.Fired = append(jf.Fired, jsonFiring{
+				At: shortDuration(f.At), Step: f.Step, Fault: f.Fault.String(), Pass: f.Pass, Detail: f.Detail, Job: f.Job,
+			})
+		}
+		for _, sc := range fr.Coverage.Sites {
+			jf.Sites[sc.Site] = sc.Passes
+		}
+		for _, kc := range fr.Coverage.Kinds {
+			jf.Kinds[kc.Kind] = kc.Fired
+		}
+		out.Faults = jf
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -182,6 +234,8 @@ func writeText(w io.Writer, rep *scenarios.Report, limit int) error {
 		}
 	}
 
+	writeFaults(&b, rep, limit)
+
 	// The verdict.
 	if rep.Verdict.Holds {
 		b.WriteString("\ninvariant: holds: every job created was closed\n")
@@ -199,7 +253,69 @@ func writeText(w io.Writer, rep *scenarios.Report, limit int) error {
 			}
 		}
 	}
-	fmt.Fprintf(&b, "\nreplay: %s\n", repro(p))
+	fmt.Fprintf(&b, "\nreplay: %s\n", repro(rep))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeFaults writes what the faults did and what became of the jobs left
+// open; nothing for a run without faults whose jobs all closed.
+func writeFaults(b *strings.Builder, rep *scenarios.Report, limit int) {
+	if fr := rep.Faults; fr != nil {
+		fmt.Fprintf(b, "\nfaults: %d fired", len(fr.Trace))
+		if fr.Restarts > 0 {
+			fmt.Fprintf(b, "; %d restarts cleared %d jobs from the table, their logs left on disk", fr.Restarts, fr.Cleared)
+		}
+		b.WriteString("\n")
+		for i, f := range fr.Trace {
+			if limit > 0 && i == limit {
+				fmt.Fprintf(b, "  … %d more\n", len(fr.Trace)-limit)
+				break
+			}
+			fmt.Fprintf(b, "  +%s  %s", shortDuration(f.At), f.Fault)
+			if f.Detail != "" {
+				fmt.Fprintf(b, "  (%s)", f.Detail)
+			}
+			b.WriteString("\n")
+		}
+		var sites []string
+		for _, sc := range fr.Coverage.Sites {
+			sites = append(sites, fmt.Sprintf("%s %d", sc.Site, sc.Passes))
+		}
+		fmt.Fprintf(b, "site passes: %s\n", strings.Join(sites, ", "))
+		var fired []string
+		for _, kc := range fr.Coverage.Kinds {
+			if kc.Fired > 0 {
+				fired = append(fired, fmt.Sprintf("%s %d", kc.Kind, kc.Fired))
+			}
+		}
+		if len(fired) > 0 {
+			fmt.Fprintf(b, "kinds fired: %s\n", strings.Join(fired, ", "))
+		}
+		fmt.Fprintf(b, "kinds that never fired: %s\n", strings.Join(fr.Coverage.NeverFired, ", "))
+	}
+
+	if rep.Faults == nil && len(rep.Findings) == 0 {
+		return
+	}
+	leaked, hung := 0, 0
+	for _, f := range rep.Findings {
+		if f.Class == "leaked" {
+			leaked++
+		} else {
+			hung++
+		}
+	}
+	fmt.Fprintf(b, "\nopen jobs after the drain: %d leaked, %d hung\n", leaked, hung)
+	for i, f := range rep.Findings {
+		if limit > 0 && i == limit {
+			fmt.Fprintf(b, "  … %d more\n", len(rep.Findings)-limit)
+			break
+		}
+		fmt.Fprintf(b, "  %s  %s, %s; waits on %s", f.Job, f.State, f.Class, f.WaitsOn)
+		if f.Cause != "" {
+			fmt.Fprintf(b, "; fault: %s", f.Cause)
+		}
+		b.WriteString("\n")
+	}
 }
