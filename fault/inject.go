@@ -54,7 +54,7 @@ type Target struct {
 type Firing struct {
 	At     time.Duration // elapsed virtual time
 	Step   uint64        // the event that was running
-	Fault  Fault         // the fault, as the plan gave it
+	Fault  Fault         // the fault, as the replay plan writes it
 	Pass   int           // which pass of its site it fired at, counting all
 	Detail string        // the site's detail, if it fired at a site
 	Job    string        // the id of the job the site concerned, if any
@@ -193,7 +193,7 @@ func (in *Injector) due(site model.Site, detail string, n int, errs bool) []Faul
 		out = append(out, f)
 	}
 	if in.random != nil && !(errs && len(out) > 0) {
-		for _, kind := range in.random.draw(site, errs) {
+		for _, kind := range in.random.draw(site, n, errs) {
 			out = append(out, Fault{Kind: kind, Site: string(site), Nth: n, Times: 1})
 		}
 	}
@@ -213,6 +213,9 @@ func errorOf(kind string) error {
 }
 
 func (in *Injector) record(f Fault, n int, detail, job string) {
+	if f.Site != "" {
+		f = Fault{Kind: f.Kind, Site: f.Site, Nth: n, Times: 1, For: f.For}
+	}
 	in.trace = append(in.trace, Firing{
 		At: in.s.Elapsed(), Step: in.s.Steps(), Fault: f, Pass: n, Detail: detail, Job: job,
 	})
@@ -352,16 +355,12 @@ func (in *Injector) analyses(job *model.Job) []*model.Job {
 func (in *Injector) Trace() []Firing { return slices.Clone(in.trace) }
 
 // Explicit returns the plan that replays exactly the faults that fired:
-// each at the pass of its site it fired at, or at its time.
+// each at the pass of its site it fired at, counting every pass, or at
+// its time.
 func (in *Injector) Explicit() Plan {
 	var p Plan
 	for _, fr := range in.trace {
-		f := fr.Fault
-		if f.Site == "" {
-			p = append(p, f)
-			continue
-		}
-		p = append(p, Fault{Kind: f.Kind, Site: f.Site, Nth: fr.Pass, Times: 1, For: f.For})
+		p = append(p, fr.Fault)
 	}
 	return p
 }

@@ -2,6 +2,7 @@ package fault
 
 import (
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,17 +14,23 @@ import (
 // Random is a random fault plan in the manner of FoundationDB's BUGGIFY:
 // when the run starts, each pair of a kind and one of its sites is
 // switched on with probability Enable; then, each time the run passes a
-// site, each kind switched on there fires with probability Fire. Every
-// draw comes from the seed's "faults" stream, so the workload's draws
-// never move and the same seed gives the same faults.
+// site, each kind switched on there fires with probability Fire.
+//
+// Every decision is a hash of the seed's "faults" stream, the kind, the
+// site and the number of the pass, never a draw in sequence: the nth pass
+// of a site gets the same decision in every run of the seed, whatever
+// happened at other sites. So designs compared on one seed see the same
+// faults at the same passes for as long as their runs pass the site
+// alike, and the workload's draws, on streams of their own, never move.
 type Random struct {
 	Enable float64
 	Fire   float64
-	// Kinds limits the kinds drawn from; empty means all but restart.
+	// Kinds limits the kinds drawn from; empty means all that fire at
+	// sites.
 	Kinds []string
 
-	stream *sim.Stream
-	on     map[model.Site][]string // kinds switched on per site, in kind order
+	base uint64
+	on   map[model.Site][]string // kinds switched on per site, in kind order
 }
 
 // ParseRandom reads a random plan: "random", or "random:ENABLE:FIRE" with
@@ -70,38 +77,53 @@ func (r *Random) String() string {
 	return s
 }
 
-// enable switches the kinds on, site by site, from the faults stream.
+// enable switches the kinds on, site by site.
 func (r *Random) enable(s *sim.Sim) {
-	r.stream = s.Stream("faults")
+	r.base = s.Stream("faults").Uint64()
 	r.on = map[model.Site][]string{}
 	for _, k := range kindList {
 		if len(r.Kinds) > 0 && !slices.Contains(r.Kinds, k.Name) || len(k.Sites) == 0 {
 			continue
 		}
 		for _, site := range k.Sites {
-			if r.stream.Float64() < r.Enable {
+			if r.chance(k.Name, site, 0) < r.Enable {
 				r.on[model.Site(site)] = append(r.on[model.Site(site)], k.Name)
 			}
 		}
 	}
 }
 
-// draw returns the kinds that fire at this pass through site, among the
-// error kinds or the others.
-func (r *Random) draw(site model.Site, errs bool) []string {
+// draw returns the kinds that fire at the nth pass through site, among
+// the error kinds or the others.
+func (r *Random) draw(site model.Site, n int, errs bool) []string {
 	var out []string
 	for _, kind := range r.on[site] {
-		if errorKinds[kind] != errs {
+		if errorKinds[kind] != errs || r.chance(kind, string(site), n) >= r.Fire {
 			continue
 		}
-		if r.stream.Float64() < r.Fire {
-			out = append(out, kind)
-			if errs {
-				break // one error per pass
-			}
+		out = append(out, kind)
+		if errs {
+			break // one error per pass
 		}
 	}
 	return out
+}
+
+// chance is the decision for kind at the nth pass of site (0: whether it
+// is switched on), uniform in [0, 1).
+func (r *Random) chance(kind, site string, n int) float64 {
+	h := fnv.New64a()
+	h.Write([]byte(kind))
+	h.Write([]byte{'@'})
+	h.Write([]byte(site))
+	x := r.base ^ h.Sum64() ^ uint64(n)*0x9e3779b97f4a7c15
+	// splitmix64's finaliser spreads the bits.
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / (1 << 53)
 }
 
 // Enabled returns the kinds switched on, as "kind@site", in a fixed order.

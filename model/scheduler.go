@@ -441,6 +441,7 @@ func (w *Worker) forget(job *RemoteJob) {
 // RemoteJob is a job running on a worker: its log, which clients tail, and
 // its result.
 type RemoteJob struct {
+	ending  bool // its last lines are being written
 	worker  *Worker
 	id      string
 	action  Action
@@ -516,6 +517,10 @@ func (job *RemoteJob) stopTimer() {
 // complete ends the work as the solve does: with its output and "Job
 // succeeded", or with the solver's exception.
 func (job *RemoteJob) complete() {
+	// The last lines wake the log's readers, whose reaction may release
+	// the job's last handle: the job is ending already, so that must not
+	// stop it a second time.
+	job.ending = true
 	a := job.action
 	if a.Raise != "" {
 		job.append("Uncaught exception: " + a.Raise)
@@ -534,7 +539,7 @@ func (job *RemoteJob) complete() {
 // worker reports as a success, writing "Job succeeded" (OC8). A hung
 // worker stops the job when it thaws.
 func (job *RemoteJob) stop() {
-	if !job.running {
+	if !job.running || job.ending {
 		return
 	}
 	if job.worker.hung {
@@ -542,6 +547,7 @@ func (job *RemoteJob) stop() {
 		return
 	}
 	job.stopTimer()
+	job.ending = true
 	job.append("Job succeeded")
 	job.finish(Ok(CancelledResponse))
 }
@@ -565,7 +571,7 @@ func (job *RemoteJob) finish(r Result[string]) {
 func (job *RemoteJob) lose(err error) {
 	job.lost = err
 	job.stopTimer()
-	if job.running {
+	if job.running && !job.ending {
 		job.running, job.stopPending = false, false
 		job.setResult.Resolve(Error[string](err))
 	}

@@ -20,21 +20,27 @@ type Scenario struct {
 	Summary  string
 	Duration time.Duration // how long arrivals go on unless told otherwise
 	Workload func(seed uint64, duration time.Duration) Workload
+	// Faults is the scenario's own fault plan, in the plan grammar. A run
+	// given a plan of its own, explicit or random, uses that instead.
+	Faults string
+	// NoHeal leaves lasting faults in force through the drain, for the
+	// scenarios that show a hang healing would end.
+	NoHeal bool
 }
 
-// DesignInfo names a design of remote_solve.
-type DesignInfo struct {
-	Name    string
-	Summary string
-}
-
-var scenarios = []Scenario{
+var scenarios = append([]Scenario{
 	{
 		Name:     "leak",
 		Summary:  "a realistic CI load: commits through the day plus opam-repository pushes that re-analyse every repository",
 		Duration: 72 * time.Hour,
 		Workload: DefaultCIDay.Generate,
 	},
+}, faultScenarios...)
+
+// DesignInfo names a design of remote_solve.
+type DesignInfo struct {
+	Name    string
+	Summary string
 }
 
 var designs = []DesignInfo{
@@ -51,7 +57,7 @@ func Designs() []DesignInfo { return append([]DesignInfo(nil), designs...) }
 
 // ErrUnknown is wrapped by the errors of Lookup and Run for a scenario or
 // design name that does not exist.
-var ErrUnknown = errors.New("unknown name")
+var ErrUnknown = errors.New("unknown")
 
 // Lookup returns the scenario called name.
 func Lookup(name string) (Scenario, error) {
@@ -62,7 +68,7 @@ func Lookup(name string) (Scenario, error) {
 		}
 		names = append(names, sc.Name)
 	}
-	return Scenario{}, fmt.Errorf("%w: scenario %q (valid: %s)", ErrUnknown, name, strings.Join(names, ", "))
+	return Scenario{}, fmt.Errorf("%w scenario %q (valid: %s)", ErrUnknown, name, strings.Join(names, ", "))
 }
 
 // CheckDesign returns an error if no design is called name.
@@ -74,7 +80,7 @@ func CheckDesign(name string) error {
 		}
 		names = append(names, d.Name)
 	}
-	return fmt.Errorf("%w: design %q (valid: %s)", ErrUnknown, name, strings.Join(names, ", "))
+	return fmt.Errorf("%w design %q (valid: %s)", ErrUnknown, name, strings.Join(names, ", "))
 }
 
 // System is the simulated deployment a run drives: one OCurrent process
@@ -195,6 +201,8 @@ type Params struct {
 	Faults fault.Plan
 	// Random, if set, adds random faults (BUGGIFY) during the arrivals.
 	Random *fault.Random
+	// NoHeal leaves lasting faults in force through the drain.
+	NoHeal bool
 }
 
 // Defaults for Params.
@@ -261,6 +269,14 @@ func Run(p Params) (*Report, error) {
 	if p.Duration < 0 {
 		return nil, fmt.Errorf("scenarios: duration must be positive, got %v", p.Duration)
 	}
+	if sc.Faults != "" && len(p.Faults) == 0 && p.Random == nil {
+		own, err := fault.Parse(sc.Faults)
+		if err != nil {
+			panic("scenarios: scenario " + sc.Name + " has a malformed plan: " + err.Error())
+		}
+		p.Faults = own
+	}
+	p.NoHeal = p.NoHeal || sc.NoHeal
 	return Execute(p, sc.Workload(p.Seed, p.Duration))
 }
 
@@ -294,7 +310,7 @@ func Execute(p Params, work Workload) (*Report, error) {
 	// fault fires, and outstanding work drains.
 	out := s.Run(sim.Budget{Until: p.Duration, MaxEvents: p.MaxEvents})
 	if out.Reason != sim.EventBudget && out.Reason != sim.Fatal {
-		if inj != nil {
+		if inj != nil && !p.NoHeal {
 			inj.Heal()
 		}
 		events := out.Events

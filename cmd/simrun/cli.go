@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,6 +40,7 @@ type runOptions struct {
 	format    string
 	limit     int
 
+	noHeal     bool
 	faults     string // an explicit plan, or a random one ("random…")
 	faultsFile string
 	plan       fault.Plan
@@ -125,6 +127,7 @@ it exactly.
 	f.IntVar(&o.limit, "limit", 10, "rows shown in the /jobs listing and the violations (0 shows all; text only)")
 	f.StringVar(&o.faults, "faults", "", "fault plan: explicit (see below), or random[:ENABLE:FIRE[:KINDS]]")
 	f.StringVar(&o.faultsFile, "faults-file", "", "read an explicit fault plan from `FILE`, one fault a line")
+	f.BoolVar(&o.noHeal, "no-heal", false, "leave lasting faults in force through the drain, to show hangs")
 
 	root.AddCommand(newListCommand(stdout))
 	return root
@@ -189,7 +192,7 @@ func runOnce(w io.Writer, o runOptions) (holds bool, err error) {
 	rep, err := scenarios.Run(scenarios.Params{
 		Scenario: o.scenario, Design: o.design, Seed: o.seed,
 		Duration: o.duration, Drain: o.drain, MaxEvents: o.maxEvents,
-		Faults: o.plan, Random: o.random,
+		Faults: o.plan, Random: o.random, NoHeal: o.noHeal,
 	})
 	if err != nil {
 		return false, err
@@ -208,13 +211,14 @@ func newListCommand(stdout io.Writer) *cobra.Command {
 		Short: "List the scenarios and designs, one line each",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
 			for _, sc := range scenarios.Scenarios() {
-				fmt.Fprintf(stdout, "scenario  %-10s %s (default duration %s)\n", sc.Name, sc.Summary, shortDuration(sc.Duration))
+				fmt.Fprintf(tw, "scenario\t%s\t%s (%s)\n", sc.Name, sc.Summary, shortDuration(sc.Duration))
 			}
 			for _, d := range scenarios.Designs() {
-				fmt.Fprintf(stdout, "design    %-10s %s\n", d.Name, d.Summary)
+				fmt.Fprintf(tw, "design\t%s\t%s\n", d.Name, d.Summary)
 			}
-			return nil
+			return tw.Flush()
 		},
 	}
 }
@@ -231,6 +235,9 @@ func repro(rep *scenarios.Report) string {
 		args = append(args, "--drain", shortDuration(p.Drain))
 	}
 	if rep.Faults != nil {
+		if p.NoHeal {
+			args = append(args, "--no-heal")
+		}
 		args = append(args, "--faults", shellQuote(rep.Faults.Replay.String()))
 	}
 	return strings.Join(args, " ")

@@ -125,7 +125,7 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string // in the one-line error
 	}{
-		{"unknown scenario", []string{"--scenario", "nope"}, `unknown name: scenario "nope" (valid: leak)`},
+		{"unknown scenario", []string{"--scenario", "nope"}, `unknown scenario "nope" (valid: leak, solver-error, `},
 		{"unknown design", []string{"--design", "global"}, `design "global" (valid: module, per-call, local)`},
 		{"unknown format", []string{"--format", "yaml"}, `unknown format "yaml" (valid: text, json)`},
 		{"malformed seed", []string{"--seed", "x1"}, `invalid argument "x1" for "--seed"`},
@@ -137,6 +137,10 @@ func TestUsageErrors(t *testing.T) {
 		{"negative limit", []string{"--limit", "-2"}, `--limit must be 0 or more`},
 		{"unknown flag", []string{"--sead", "1"}, `unknown flag: --sead`},
 		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
+		{"malformed fault plan", []string{"--faults", "worker-lost@2h; emfile@job-log:"}, `parse fault plan: 1:32: expected a quoted text or a pass number after ':', found end of plan`},
+		{"unknown fault kind", []string{"--faults", "meteor@1h"}, `unknown fault kind "meteor"`},
+		{"malformed random plan", []string{"--faults", "random:2:0.1"}, `probability "2" is not a number from 0 to 1`},
+		{"missing plan file", []string{"--faults-file", "/nonexistent/plan"}, `--faults-file: open /nonexistent/plan`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -172,4 +176,32 @@ func TestHelp(t *testing.T) {
 	for _, flag := range []string{"--scenario", "--design", "--seed", "--duration", "--format", "Exit status"} {
 		assert.Contains(t, out, flag)
 	}
+}
+
+func TestFaultPlanFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "plan")
+	require.NoError(t, os.WriteFile(path, []byte("# two faults\nworker-lost@2h\nemfile@job-log:\"Got resource\" once\n"), 0o644))
+	rep, _ := jsonRun(t, "--faults-file", path, "--duration", "6h")
+	faults := rep["faults"].(map[string]any)
+	assert.Len(t, faults["fired"], 2)
+
+	bad := filepath.Join(t.TempDir(), "bad")
+	require.NoError(t, os.WriteFile(bad, []byte("worker-lost@2h\nworker-lost@soon\n"), 0o644))
+	_, errOut, status := simrun(t, "--faults-file", bad)
+	assert.Equal(t, exitUsage, status)
+	assert.Equal(t, "simrun: "+bad+": parse fault plan: 2:13: worker-lost cannot fire at site \"soon\" (valid: a time, solve)\n", errOut)
+}
+
+// A run with random faults prints a replay command with the explicit
+// plan of what fired; running it prints the same report, byte for byte.
+func TestRandomFaultsReplay(t *testing.T) {
+	rep, first := jsonRun(t, "--faults", "random:0.5:0.1", "--duration", "6h", "--seed", "5")
+	cmd := rep["repro"].(string)
+	const marker = " --faults '"
+	i := strings.Index(cmd, marker)
+	require.True(t, i > 0, "repro %q has an explicit plan", cmd)
+	plan := strings.TrimSuffix(cmd[i+len(marker):], "'")
+	args := append(strings.Fields(cmd[len("simrun "):i]), "--faults", plan)
+	_, again := jsonRun(t, args...)
+	assert.Equal(t, first, again, "replaying %s", cmd)
 }
