@@ -12,8 +12,11 @@ run:
 vet:
 	gofmt -l . | (! grep .) && $(GO) vet ./...
 
+# bench runs every benchmark, then the comparison with the baselines
+# (BENCHMARKS.md says how to read them).
 bench:
 	$(GO) test ./... -run '^$$' -bench . -benchmem
+	$(GO) test ./bench -run TestBaselineRatios -baselines -v
 
 golden:
 	$(GO) test ./cmd/simrun -run Golden -update

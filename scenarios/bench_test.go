@@ -76,11 +76,11 @@ func benchWeek(b *testing.B, scale int, design string) {
 }
 
 // heapAfterGC is the live heap once the collector has run.
-func heapAfterGC() uint64 {
+func heapAfterGC() int64 {
 	var m runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
+	return int64(m.HeapAlloc)
 }
 
 // BenchmarkLeakRetained measures what each leaked job keeps on the heap in
@@ -95,38 +95,45 @@ func heapAfterGC() uint64 {
 // Each op is one run of each kind; the timings are not the point.
 func BenchmarkLeakRetained(b *testing.B) {
 	w := weekAt(100)
-	var report, live uint64
+	var report, live int64
 	leaked := 0
 	for b.Loop() {
-		before := heapAfterGC()
-		rep, err := Execute(weekParams("module"), w)
-		if err != nil {
-			b.Fatal(err)
-		}
-		report += heapAfterGC() - before
-		leaked = len(rep.Snapshot.Jobs)
-		runtime.KeepAlive(rep)
-		rep = nil
-
-		before = heapAfterGC()
-		sys := runLive(b, w)
-		live += heapAfterGC() - before
-		runtime.KeepAlive(sys)
+		bytes, n := keptByReport(b, w)
+		report += bytes
+		leaked = n
+		live += keptByProcess(b, w)
 	}
 	if leaked == 0 {
 		b.Fatal("the module-level design leaked no job")
 	}
-	per := func(total uint64) float64 { return float64(total) / float64(b.N) / float64(leaked) }
+	per := func(total int64) float64 { return float64(total) / float64(b.N) / float64(leaked) }
 	b.ReportMetric(per(report), "B/leaked-job")
 	b.ReportMetric(per(live), "B/leaked-job-live")
 	b.ReportMetric(float64(leaked), "leaked-jobs")
 }
 
-// runLive runs w under the module-level design as Execute does, arrivals
-// then drain, and returns the system, still alive.
-func runLive(b *testing.B, w Workload) *System {
+// keptByReport runs w under the module-level design and returns how much
+// the live heap grew while the run's report is kept, and how many jobs
+// the run left open.
+func keptByReport(b *testing.B, w Workload) (int64, int) {
+	b.Helper()
+	before := heapAfterGC()
+	rep, err := Execute(weekParams("module"), w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	after := heapAfterGC()
+	runtime.KeepAlive(rep)
+	return after - before, len(rep.Snapshot.Jobs)
+}
+
+// keptByProcess runs w under the module-level design as Execute does,
+// arrivals then drain, and returns how much the live heap grew while the
+// simulated system is kept.
+func keptByProcess(b *testing.B, w Workload) int64 {
 	b.Helper()
 	p := weekParams("module")
+	before := heapAfterGC()
 	s := sim.New(sim.Config{Seed: p.Seed})
 	sys, err := NewSystem(s, p.Design)
 	if err != nil {
@@ -141,7 +148,9 @@ func runLive(b *testing.B, w Workload) *System {
 	if open := sys.Proc.Gauge(); open != w.Solves() {
 		b.Fatalf("live run: %d jobs open, want the %d solver-jobs", open, w.Solves())
 	}
-	return sys
+	after := heapAfterGC()
+	runtime.KeepAlive(sys)
+	return after - before
 }
 
 // BenchmarkPropertyCases runs what the rapid properties run, case after

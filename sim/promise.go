@@ -49,10 +49,37 @@ type Promise[T any] struct {
 	state  State
 	value  T
 	err    error
-	first  func()   // the first callback, kept inline: most have one
-	rest   []func() // the others, in the order they were added
-	cancel func()   // how to cancel while pending; nil if it cannot be
+	first  callback[T]    // the first callback, kept inline: most have one
+	rest   *[]callback[T] // the others, in the order they were added
+	cancel canceler       // how to cancel while pending; nil if it cannot be
 }
+
+// callback is what a pending promise runs once it is resolved, with the
+// promise. Callbacks are values of small types rather than closures so
+// that Bind, Map and TryBind allocate one node each, the node being both
+// the callback and the promise it resolves, and a promise that follows
+// another is its own callback.
+type callback[T any] interface{ resolved(p *Promise[T]) }
+
+// canceler is where a pending promise forwards Cancel: the promise it
+// waits on, itself for a task, or a function.
+type canceler interface{ Cancel() }
+
+// thunk is a callback that ignores the promise.
+type thunk[T any] func()
+
+func (f thunk[T]) resolved(*Promise[T]) { f() }
+
+// cancelFunc is a canceler that calls a function.
+type cancelFunc func()
+
+func (f cancelFunc) Cancel() { f() }
+
+// task is a promise made by Task, as its own canceler: cancelling rejects
+// it with ErrCanceled.
+type task[T any] Promise[T]
+
+func (t *task[T]) Cancel() { (*Promise[T])(t).reject(ErrCanceled) }
 
 // State reports whether p is pending, fulfilled or rejected.
 func (p *Promise[T]) State() State { return p.state }
@@ -68,19 +95,21 @@ func (p *Promise[T]) Result() (T, error) { return p.value, p.err }
 // request to it; a resolved promise, or one made by Wait, ignores it.
 func (p *Promise[T]) Cancel() {
 	if p.state == Pending && p.cancel != nil {
-		p.cancel()
+		p.cancel.Cancel()
 	}
 }
 
-// on runs fn when p is resolved, or at once if it already is.
-func (p *Promise[T]) on(fn func()) {
+// on runs cb when p is resolved, or at once if it already is.
+func (p *Promise[T]) on(cb callback[T]) {
 	switch {
 	case p.state != Pending:
-		fn()
+		cb.resolved(p)
 	case p.first == nil:
-		p.first = fn
+		p.first = cb
+	case p.rest == nil:
+		p.rest = &[]callback[T]{cb}
 	default:
-		p.rest = append(p.rest, fn)
+		*p.rest = append(*p.rest, cb)
 	}
 }
 
@@ -92,10 +121,12 @@ func (p *Promise[T]) settle(st State, v T, err error) {
 	first, rest := p.first, p.rest
 	p.first, p.rest, p.cancel = nil, nil, nil
 	if first != nil {
-		first()
+		first.resolved(p)
 	}
-	for _, fn := range rest {
-		fn()
+	if rest != nil {
+		for _, cb := range *rest {
+			cb.resolved(p)
+		}
 	}
 }
 
@@ -113,9 +144,12 @@ func (p *Promise[T]) follow(q *Promise[T]) {
 		p.settle(q.state, q.value, q.err)
 		return
 	}
-	p.cancel = q.Cancel
-	q.on(func() { p.settle(q.state, q.value, q.err) })
+	p.cancel = q
+	q.on(p)
 }
+
+// resolved makes p, which follows src, resolve as src did.
+func (p *Promise[T]) resolved(src *Promise[T]) { p.settle(src.state, src.value, src.err) }
 
 // Resolver resolves the promise it was made with, as Lwt's wakener does.
 type Resolver[T any] struct{ p *Promise[T] }
@@ -157,15 +191,18 @@ func Wait[T any]() (*Promise[T], Resolver[T]) {
 // its resolver: Lwt.task.
 func Task[T any]() (*Promise[T], Resolver[T]) {
 	p := &Promise[T]{}
-	p.cancel = func() { p.reject(ErrCanceled) }
+	p.cancel = (*task[T])(p)
 	return p, Resolver[T]{p}
 }
 
 // Return is a promise already fulfilled with v.
 func Return[T any](v T) *Promise[T] { return &Promise[T]{state: Fulfilled, value: v} }
 
-// Done is the fulfilled unit promise, Lwt.return_unit.
-func Done() *Promise[Unit] { return &Promise[Unit]{state: Fulfilled} }
+// Done is the fulfilled unit promise, Lwt.return_unit. Every call returns
+// the same promise: a resolved promise never changes.
+func Done() *Promise[Unit] { return done }
+
+var done = &Promise[Unit]{state: Fulfilled}
 
 // Fail is a promise already rejected with err.
 func Fail[T any](err error) *Promise[T] { return &Promise[T]{state: Rejected, err: err} }
@@ -180,15 +217,27 @@ func Bind[T, U any](p *Promise[T], f func(T) *Promise[U]) *Promise[U] {
 	case Rejected:
 		return Fail[U](p.err)
 	}
-	out := &Promise[U]{cancel: p.Cancel}
-	p.on(func() {
-		if p.state == Rejected {
-			out.reject(p.err)
-			return
-		}
-		out.follow(f(p.value))
-	})
-	return out
+	n := &bindNode[T, U]{f: f}
+	n.out.cancel = p
+	p.on(n)
+	return &n.out
+}
+
+// bindNode is a pending Bind: its result, and the function to continue
+// with, dropped once called.
+type bindNode[T, U any] struct {
+	out Promise[U]
+	f   func(T) *Promise[U]
+}
+
+func (n *bindNode[T, U]) resolved(p *Promise[T]) {
+	if p.state == Rejected {
+		n.out.reject(p.err)
+		return
+	}
+	f := n.f
+	n.f = nil
+	n.out.follow(f(p.value))
 }
 
 // Map waits for p and applies f to its value (Lwt's >|=). Rejections pass
@@ -200,15 +249,27 @@ func Map[T, U any](p *Promise[T], f func(T) U) *Promise[U] {
 	case Rejected:
 		return Fail[U](p.err)
 	}
-	out := &Promise[U]{cancel: p.Cancel}
-	p.on(func() {
-		if p.state == Rejected {
-			out.reject(p.err)
-			return
-		}
-		out.fulfil(f(p.value))
-	})
-	return out
+	n := &mapNode[T, U]{f: f}
+	n.out.cancel = p
+	p.on(n)
+	return &n.out
+}
+
+// mapNode is a pending Map: its result, and the function to apply,
+// dropped once called.
+type mapNode[T, U any] struct {
+	out Promise[U]
+	f   func(T) U
+}
+
+func (n *mapNode[T, U]) resolved(p *Promise[T]) {
+	if p.state == Rejected {
+		n.out.reject(p.err)
+		return
+	}
+	f := n.f
+	n.f = nil
+	n.out.fulfil(f(p.value))
 }
 
 // TryBind runs f and continues with ok on its value or ko on its error
@@ -221,15 +282,28 @@ func TryBind[T, U any](f func() *Promise[T], ok func(T) *Promise[U], ko func(err
 	case Rejected:
 		return ko(p.err)
 	}
-	out := &Promise[U]{cancel: p.Cancel}
-	p.on(func() {
-		if p.state == Rejected {
-			out.follow(ko(p.err))
-			return
-		}
-		out.follow(ok(p.value))
-	})
-	return out
+	n := &tryBindNode[T, U]{ok: ok, ko: ko}
+	n.out.cancel = p
+	p.on(n)
+	return &n.out
+}
+
+// tryBindNode is a pending TryBind: its result, and the two ways to go
+// on, dropped once one is taken.
+type tryBindNode[T, U any] struct {
+	out Promise[U]
+	ok  func(T) *Promise[U]
+	ko  func(error) *Promise[U]
+}
+
+func (n *tryBindNode[T, U]) resolved(p *Promise[T]) {
+	ok, ko := n.ok, n.ko
+	n.ok, n.ko = nil, nil
+	if p.state == Rejected {
+		n.out.follow(ko(p.err))
+		return
+	}
+	n.out.follow(ok(p.value))
 }
 
 // Catch runs f and, if its promise is rejected, continues with h on the
@@ -241,28 +315,89 @@ func Catch[T any](f func() *Promise[T], h func(error) *Promise[T]) *Promise[T] {
 // Finalize runs f, then cleanup once f's promise is resolved either way,
 // cancellation included (LW3). If cleanup succeeds, f's outcome is passed
 // on; if cleanup fails, cleanup's error wins.
+//
+// It behaves as TryBind(f, ok, ko) where ok maps cleanup's promise to f's
+// value and ko binds it to f's rejection, but a pending Finalize is one
+// node rather than a chain of five closures and promises.
 func Finalize[T any](f func() *Promise[T], cleanup func() *Promise[Unit]) *Promise[T] {
-	return TryBind(f,
-		func(v T) *Promise[T] {
-			return Map(cleanup(), func(Unit) T { return v })
-		},
-		func(err error) *Promise[T] {
-			return Bind(cleanup(), func(Unit) *Promise[T] { return Fail[T](err) })
-		})
+	p := f()
+	n := &finalizeNode[T]{cleanup: cleanup}
+	if p.state != Pending {
+		n.resolved(p)
+		return &n.out
+	}
+	n.out.cancel = p
+	p.on(n)
+	return &n.out
+}
+
+// finalizeNode is a pending Finalize: its result, the cleanup until it is
+// called, then f's outcome until cleanup's promise is resolved.
+type finalizeNode[T any] struct {
+	out     Promise[T]
+	cleanup func() *Promise[Unit]
+	state   State // f's outcome, kept while cleanup runs
+	value   T
+	err     error
+}
+
+// resolved runs cleanup once f's promise p is resolved, and resolves the
+// result as soon as cleanup's promise is: at once, or later.
+func (n *finalizeNode[T]) resolved(p *Promise[T]) {
+	cleanup := n.cleanup
+	n.cleanup = nil
+	c := cleanup()
+	if c.state != Pending {
+		n.finish(p.state, p.value, p.err, c)
+		return
+	}
+	n.state, n.value, n.err = p.state, p.value, p.err
+	n.out.cancel = c
+	c.on((*finalizeCleanup[T])(n))
+}
+
+// finish resolves the result with f's outcome, or with cleanup's
+// rejection.
+func (n *finalizeNode[T]) finish(st State, v T, err error, c *Promise[Unit]) {
+	if c.state == Rejected {
+		var zero T
+		st, v, err = Rejected, zero, c.err
+	}
+	n.out.settle(st, v, err)
+}
+
+// finalizeCleanup is a finalizeNode waiting for cleanup's promise.
+type finalizeCleanup[T any] finalizeNode[T]
+
+func (n *finalizeCleanup[T]) resolved(c *Promise[Unit]) {
+	var zero T
+	st, v, err := n.state, n.value, n.err
+	n.value, n.err = zero, nil
+	(*finalizeNode[T])(n).finish(st, v, err, c)
 }
 
 // On calls fn with p's outcome once p is resolved (Lwt.on_any).
 func On[T any](p *Promise[T], fn func(T, error)) {
-	p.on(func() { fn(p.value, p.err) })
+	p.on(onAny[T](fn))
 }
+
+// onAny is the callback of On.
+type onAny[T any] func(T, error)
+
+func (f onAny[T]) resolved(p *Promise[T]) { f(p.value, p.err) }
 
 // OnCancel calls fn if p is rejected with ErrCanceled (Lwt.on_cancel).
 func OnCancel[T any](p *Promise[T], fn func()) {
-	p.on(func() {
-		if p.state == Rejected && errors.Is(p.err, ErrCanceled) {
-			fn()
-		}
-	})
+	p.on(onCancel[T](fn))
+}
+
+// onCancel is the callback of OnCancel.
+type onCancel[T any] func()
+
+func (f onCancel[T]) resolved(p *Promise[T]) {
+	if p.state == Rejected && errors.Is(p.err, ErrCanceled) {
+		f()
+	}
 }
 
 // Ignore forgets p's value, keeping its outcome.
@@ -298,9 +433,9 @@ func race[T any](cancelLosers bool, ps []*Promise[T]) *Promise[T] {
 		}
 	}
 
-	out := &Promise[T]{cancel: cancelAll}
+	out := &Promise[T]{cancel: cancelFunc(cancelAll)}
 	for _, q := range ps {
-		q.on(func() {
+		q.on(thunk[T](func() {
 			if out.state != Pending {
 				return
 			}
@@ -308,7 +443,7 @@ func race[T any](cancelLosers bool, ps []*Promise[T]) *Promise[T] {
 			if cancelLosers {
 				cancelAll()
 			}
-		})
+		}))
 	}
 	return out
 }
@@ -317,11 +452,11 @@ func race[T any](cancelLosers bool, ps []*Promise[T]) *Promise[T] {
 // rejection in argument order once all are resolved (Lwt.join).
 func Join(ps ...*Promise[Unit]) *Promise[Unit] {
 	out := &Promise[Unit]{}
-	out.cancel = func() {
+	out.cancel = cancelFunc(func() {
 		for _, q := range ps {
 			q.Cancel()
 		}
-	}
+	})
 	left := len(ps)
 	finish := func() {
 		for _, q := range ps {
@@ -337,12 +472,12 @@ func Join(ps ...*Promise[Unit]) *Promise[Unit] {
 		return out
 	}
 	for _, q := range ps {
-		q.on(func() {
+		q.on(thunk[Unit](func() {
 			left--
 			if left == 0 {
 				finish()
 			}
-		})
+		}))
 	}
 	return out
 }
@@ -365,12 +500,17 @@ func (s *Sim) Pause() *Promise[Unit] { return s.Sleep(0) }
 // Async runs f for its effects (Lwt.async). If f's promise is rejected, now
 // or later, the error goes to the async exception hook (LW5).
 func (s *Sim) Async(f func() *Promise[Unit]) {
-	p := f()
-	p.on(func() {
-		if p.state == Rejected {
-			s.asyncHook(p.err)
-		}
-	})
+	f().on((*asyncWatch)(s))
+}
+
+// asyncWatch is the callback of Async: the simulator, whose hook gets the
+// promise's rejection.
+type asyncWatch Sim
+
+func (w *asyncWatch) resolved(p *Promise[Unit]) {
+	if p.state == Rejected {
+		(*Sim)(w).asyncHook(p.err)
+	}
 }
 
 // SetAsyncExceptionHook replaces the hook that receives errors escaping

@@ -81,10 +81,10 @@ func outcome(d time.Duration, v int, err error) func(*sim.Sim) *sim.Promise[int]
 	}
 }
 
-// TestLwt checks the rules LW1–LW6 of SEMANTICS.md section 2. Each case
+// TestLW_Lwt checks the rules LW1–LW6 of jobsim's specification. Each case
 // is named after the rule it checks; run one rule with, for example,
-// go test ./sim -run 'TestLwt/LW4'.
-func TestLwt(t *testing.T) {
+// go test ./sim -run 'TestLW_Lwt/LW4'.
+func TestLW_Lwt(t *testing.T) {
 	tests := []struct {
 		name string
 		test func(t *testing.T)
