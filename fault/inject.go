@@ -62,6 +62,11 @@ type Firing struct {
 
 // Injector fires a plan's faults into a run.
 type Injector struct {
+	// Until is when the fault phase ends: a fault at a later time is never
+	// scheduled, so that it changes nothing in the run, not even its
+	// count of events. Zero means no end. Set it before Attach.
+	Until time.Duration
+
 	s      *sim.Sim
 	plan   Plan
 	random *Random
@@ -73,10 +78,8 @@ type Injector struct {
 	trace   []Firing
 	healed  bool
 
-	// lastPass and lastN are the pass Inject counted, which OnPass may be
-	// told of next.
-	lastPass passKey
-	lastN    int
+	// kept is the pass Inject counted, which OnPass may be told of next.
+	kept *keptPass
 
 	// ends are the lasting faults still in force, ended by Heal.
 	ends []func()
@@ -102,7 +105,7 @@ func (in *Injector) Attach(t Target) {
 		in.random.enable(in.s)
 	}
 	for i, f := range in.plan {
-		if f.Site == "" {
+		if f.Site == "" && (in.Until == 0 || f.At < in.Until) {
 			in.s.At(f.At, func() {
 				if !in.healed {
 					in.fired[i]++
@@ -141,30 +144,50 @@ type passKey struct {
 	detail string
 }
 
-// inject is the process's Inject hook.
+// inject is the process's Inject hook. At the sites where the model asks
+// Inject and then tells OnPass of the same pass, it also decides now which
+// other faults the pass fires, and keeps them for OnPass: so that every
+// fault counts the pass, even when an error here means OnPass is never
+// told of it, and a replay counts passes exactly as the run did.
 func (in *Injector) inject(site model.Site, detail string) error {
 	in.passes[site]++
 	n := in.passes[site]
-	in.lastPass = passKey{site, detail}
-	in.lastN = n
+	var err error
 	for _, f := range in.due(site, detail, n, true) {
 		in.record(f, n, detail, "")
-		return errorOf(f.Kind)
+		err = errorOf(f.Kind)
 	}
-	return nil
+	in.kept = nil
+	if askedFirst(site) {
+		in.kept = &keptPass{key: passKey{site, detail}, n: n, faults: in.due(site, detail, n, false)}
+	}
+	return err
 }
 
 // onPass is the process's OnPass hook.
 func (in *Injector) onPass(ps model.Pass) {
-	n := in.lastN
-	if in.lastPass != (passKey{ps.Site, ps.Detail}) || !askedFirst(ps.Site) {
+	kept := in.kept
+	in.kept = nil
+	var n int
+	var faults []Fault
+	if kept != nil && kept.key == (passKey{ps.Site, ps.Detail}) && askedFirst(ps.Site) {
+		n, faults = kept.n, kept.faults
+	} else {
 		in.passes[ps.Site]++
 		n = in.passes[ps.Site]
+		faults = in.due(ps.Site, ps.Detail, n, false)
 	}
-	in.lastPass = passKey{}
-	for _, f := range in.due(ps.Site, ps.Detail, n, false) {
+	for _, f := range faults {
 		in.fire(f, n, ps.Detail, ps.Job)
 	}
+}
+
+// keptPass is a pass Inject counted, with the faults it fires once OnPass
+// is told of it.
+type keptPass struct {
+	key    passKey
+	n      int
+	faults []Fault
 }
 
 // askedFirst reports whether the model asks Inject before it tells OnPass

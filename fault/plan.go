@@ -2,6 +2,7 @@ package fault
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -196,14 +197,21 @@ func (p *parser) trigger(f *Fault, kind Kind) error {
 	return nil
 }
 
-// modifiers parses: { 'for' duration | 'once' | 'always' | 'times' n }.
+// modifiers parses: { 'for' duration | 'once' | 'always' | 'times' n },
+// each at most once, and at most one of the counts.
 func (p *parser) modifiers(f *Fault, kind Kind) error {
+	seenFor, count := false, ""
 	for p.tok.kind == tokWord {
-		switch p.tok.text {
+		word := p.tok.text
+		switch word {
 		case "for":
 			if !kind.Lasting {
 				return p.errorf("%s does not last; 'for' applies to %s", f.Kind, strings.Join(lastingKinds(), ", "))
 			}
+			if seenFor {
+				return p.errorf("'for' given twice")
+			}
+			seenFor = true
 			p.next()
 			d, err := p.duration()
 			if err != nil {
@@ -213,29 +221,40 @@ func (p *parser) modifiers(f *Fault, kind Kind) error {
 				return p.errorf("'for' needs a positive duration")
 			}
 			f.For = d
+			continue
+		case "once", "always", "times":
+		default:
+			return p.errorf("expected 'for', 'once', 'always', 'times' or ';', found %s", p.tok)
+		}
+
+		if count != "" {
+			return p.errorf("'%s' after '%s': give at most one of once, always and times", word, count)
+		}
+		count = word
+		if f.Site == "" && word != "once" {
+			return p.errorf("a fault at a time fires once; 'always' and 'times' need a site")
+		}
+		p.next()
+		switch word {
 		case "once":
 			f.Times = 1
-			p.next()
 		case "always":
 			f.Times = 0
-			p.next()
 		case "times":
-			p.next()
 			n, err := strconv.Atoi(p.tok.text)
 			if p.tok.kind != tokNumber || err != nil || n < 1 {
 				return p.errorf("expected a count of 1 or more after 'times', found %s", p.tok)
 			}
 			f.Times = n
 			p.next()
-		default:
-			return p.errorf("expected 'for', 'once', 'always', 'times' or ';', found %s", p.tok)
 		}
-	}
-	if f.Site == "" && f.Times != 1 {
-		return p.errorf("a fault at a time fires once; 'always' and 'times' need a site")
 	}
 	return nil
 }
+
+// wellFormedDuration matches what time.ParseDuration reads, whatever its
+// size.
+var wellFormedDuration = regexp.MustCompile(`^([0-9]*(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$`)
 
 func (p *parser) duration() (time.Duration, error) {
 	if p.tok.kind == tokNumber && p.tok.text == "0" {
@@ -246,7 +265,10 @@ func (p *parser) duration() (time.Duration, error) {
 		return 0, p.errorf("expected a duration such as 90s, 30m or 2h, found %s", p.tok)
 	}
 	d, err := time.ParseDuration(p.tok.text)
-	if err != nil || d < 0 {
+	switch {
+	case err != nil && wellFormedDuration.MatchString(p.tok.text):
+		return 0, p.errorf("duration %q is out of range (at most about 2562047h)", p.tok.text)
+	case err != nil || d < 0:
 		return 0, p.errorf("malformed duration %q; write it as 90s, 30m or 1h30m", p.tok.text)
 	}
 	p.next()

@@ -54,13 +54,17 @@ func TestParseErrors(t *testing.T) {
 		{"worker-lost@2x", `1:13: malformed duration "2x"`},
 		{"worker-lost@2h for 1h", "1:16: worker-lost does not last; 'for' applies to"},
 		{"scheduler-down@1h for", "1:22: expected a duration such as 90s, 30m or 2h, found end of plan"},
-		{"worker-lost@2h always", "1:22: a fault at a time fires once"},
+		{"worker-lost@2h always", "1:16: a fault at a time fires once"},
 		{`emfile@job-log:"Got resource`, "1:16: expected a quoted text or a pass number after ':', found an unterminated quoted text"},
 		{"emfile@job-log:0", `1:16: pass number must be 1 or more, found "0"`},
 		{"emfile@job-log times 0", `1:22: expected a count of 1 or more after 'times', found "0"`},
 		{"emfile@job-log sometimes", `1:16: expected 'for', 'once', 'always', 'times' or ';', found "sometimes"`},
 		{"worker-lost@1h\nrestart@1h, worker-lost@2h", `2:11: expected ';' or a new line after a fault, found ','`},
 		{"@1h", "1:1: expected a fault kind"},
+		{"emfile@job-log once once", "1:21: 'once' after 'once': give at most one of once, always and times"},
+		{"emfile@job-log always times 3", "1:23: 'times' after 'always'"},
+		{"scheduler-down@1h for 1m for 2m", "1:26: 'for' given twice"},
+		{"worker-lost@99999999999h", `1:13: duration "99999999999h" is out of range`},
 	}
 	for _, c := range cases {
 		t.Run(c.src, func(t *testing.T) {

@@ -47,7 +47,7 @@ func ParseRandom(spec string) (*Random, error) {
 	if len(parts) >= 3 {
 		for i, dst := range []*float64{&r.Enable, &r.Fire} {
 			p, err := strconv.ParseFloat(parts[1+i], 64)
-			if err != nil || p < 0 || p > 1 {
+			if err != nil || !(p >= 0 && p <= 1) { // NaN fails both
 				return nil, fmt.Errorf("parse random faults: probability %q is not a number from 0 to 1", parts[1+i])
 			}
 			*dst = p
