@@ -6,6 +6,6 @@
 //
 //	plan, err := fault.Parse(`worker-lost@2h; emfile@job-log:"Got resource" once`)
 //
-// Every kind of fault stands for a row of the specification's fault table
+// Every kind of fault stands for a row of the fault table in docs/RULES.md
 // (F2 to F15) and fires at the sites listed in its Kind.
 package fault

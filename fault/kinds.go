@@ -22,7 +22,7 @@ const (
 // lasts.
 type Kind struct {
 	Name    string
-	Row     string // the row of the specification's fault table it stands for
+	Row     string // the row of the fault table in docs/RULES.md it stands for
 	Summary string
 	Sites   []string
 	AtTime  bool // it may fire at a virtual time

@@ -23,7 +23,7 @@ func solves(analyses int) func(uint64, time.Duration) Workload {
 	}
 }
 
-// faultScenarios shows each row of the specification's fault table with
+// faultScenarios shows each row of the fault table of docs/RULES.md with
 // the smallest workload that triggers it. Where the fault must strike
 // while a solve waits for a worker, the workers are away for the first ten
 // minutes.

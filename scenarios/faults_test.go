@@ -43,7 +43,7 @@ func observed(rep *Report) outcome {
 	return o
 }
 
-// TestFaultTable runs each row of the specification's fault table (F1 to
+// TestFaultTable runs each row of the fault table of docs/RULES.md (F1 to
 // F15) under each design and checks what it leaves behind against the
 // table: the module-level switch leaks in F1–F4 and F7–F13, the per-call
 // switch closes its job everywhere but keeps the handle leak of F12, both

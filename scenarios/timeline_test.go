@@ -35,7 +35,7 @@ func golden(t *testing.T, name, got string) {
 
 // TestCI_HealthySolveTimeline runs one analysis with one solve under each
 // remote design and shows both jobs' logs, as the timeline of a healthy
-// solve in the specification (end of its section 7) lays them out.
+// solve in docs/RULES.md lays them out.
 func TestCI_HealthySolveTimeline(t *testing.T) {
 	var b strings.Builder
 	for _, design := range []string{"module", "per-call"} {

@@ -30,7 +30,7 @@ func (w Workload) Solves() int {
 
 // CIDay describes ocaml-ci's load: analyses of single repositories as
 // commits are pushed, at random through the day, and opam-repository
-// pushes that re-analyse every watched repository at once (SEMANTICS §9).
+// pushes that re-analyse every watched repository at once.
 type CIDay struct {
 	Repos       int           // watched repositories
 	CommitEvery time.Duration // mean gap between commits to some repository

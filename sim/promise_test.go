@@ -81,7 +81,7 @@ func outcome(d time.Duration, v int, err error) func(*sim.Sim) *sim.Promise[int]
 	}
 }
 
-// TestLW_Lwt checks the rules LW1–LW6 of jobsim's specification. Each case
+// TestLW_Lwt checks the rules LW1–LW6 of docs/RULES.md. Each case
 // is named after the rule it checks; run one rule with, for example,
 // go test ./sim -run 'TestLW_Lwt/LW4'.
 func TestLW_Lwt(t *testing.T) {
