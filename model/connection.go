@@ -163,11 +163,14 @@ func (c *Connection) dropTicket(t *Ticket) {
 // pipeline is the rate limit of one pool name and urgency: a counting
 // semaphore with a FIFO of waiters.
 type pipeline struct {
+	conn    *Connection
+	key     pipelineKey
 	used    int
 	waiters []*pipelineWait
 }
 
 type pipelineWait struct {
+	sub     *submission // the submission waiting
 	resolve sim.Resolver[sim.Unit]
 	gone    bool
 }
@@ -175,34 +178,47 @@ type pipelineWait struct {
 func (c *Connection) pipeline(k pipelineKey) *pipeline {
 	pl, ok := c.pipelines[k]
 	if !ok {
-		pl = &pipeline{}
+		pl = &pipeline{conn: c, key: k}
 		c.pipelines[k] = pl
 	}
 	return pl
 }
 
-func (c *Connection) acquire(pl *pipeline) (*sim.Promise[sim.Unit], *pipelineWait) {
+// acquire asks for a slot of pl for sub: at once if one is free, else
+// when one is given back.
+func (c *Connection) acquire(pl *pipeline, sub *submission) (*sim.Promise[sim.Unit], *pipelineWait) {
 	p, r := sim.Wait[sim.Unit]()
-	w := &pipelineWait{resolve: r}
+	w := &pipelineWait{sub: sub, resolve: r}
 	if pl.used < c.MaxPipeline {
-		pl.used++
-		r.Resolve(sim.Unit{})
+		c.grant(pl, w)
 		return p, w
 	}
 	pl.waiters = append(pl.waiters, w)
 	return p, w
 }
 
-func (c *Connection) release(pl *pipeline) {
+// grant gives a slot of pl to the waiter w.
+func (c *Connection) grant(pl *pipeline, w *pipelineWait) {
+	pl.used++
+	if l := c.proc.Ledger; l != nil {
+		l.Acquire(Resource{Kind: ResPipeline, Key: w.sub, Holder: pl}, w.sub.job)
+	}
+	w.resolve.Resolve(sim.Unit{})
+}
+
+// release gives back the slot of pl that sub holds, and hands it on.
+func (c *Connection) release(pl *pipeline, sub *submission) {
 	pl.used--
+	if l := c.proc.Ledger; l != nil {
+		l.Release(Resource{Kind: ResPipeline, Key: sub, Holder: pl})
+	}
 	for len(pl.waiters) > 0 && pl.used < c.MaxPipeline {
 		w := pl.waiters[0]
 		pl.waiters = pl.waiters[1:]
 		if w.gone {
 			continue
 		}
-		pl.used++
-		w.resolve.Resolve(sim.Unit{})
+		c.grant(pl, w)
 	}
 }
 
@@ -245,6 +261,7 @@ var ErrCancelledWaiting = errors.New("Cancelled")
 // submission is one request through a ClusterPool.
 type submission struct {
 	cp        *ClusterPool
+	job       *Job // the job it was made for, for the ledger
 	urgent    bool
 	stage     Stage
 	done      bool // the request is fulfilled or rejected
@@ -266,9 +283,15 @@ type submission struct {
 //
 // Before the submission starts, the process's OnPass hook is told of a
 // pass through site "submit", with the action's kind and the outer job.
-func (cp *ClusterPool) Get(prio Priority, _ *Switch) (*sim.Promise[*Handle], func() *sim.Promise[sim.Unit]) {
+func (cp *ClusterPool) Get(prio Priority, sw *Switch) (*sim.Promise[*Handle], func() *sim.Promise[sim.Unit]) {
+	return cp.getFor(cp.job, prio, sw)
+}
+
+// getFor is Get for job: what the submission takes, from its pipeline
+// slot to the handle, is recorded for job.
+func (cp *ClusterPool) getFor(job *Job, prio Priority, _ *Switch) (*sim.Promise[*Handle], func() *sim.Promise[sim.Unit]) {
 	res, resolve := sim.Wait[*Handle]()
-	sub := &submission{cp: cp, urgent: prio == High, resolve: resolve}
+	sub := &submission{cp: cp, job: job, urgent: prio == High, resolve: resolve}
 	p := cp.conn.proc
 	p.pass(Pass{Site: SiteSubmit, Detail: cp.action.Kind, Job: cp.job})
 	p.Sim.Async(sub.init)
@@ -374,16 +397,16 @@ func (sub *submission) rateLimit() *sim.Promise[sim.Unit] {
 	c := sub.cp.conn
 	sub.stage = StageRateLimit
 	pl := c.pipeline(pipelineKey{sub.cp.pool, sub.urgent})
-	slot, wait := c.acquire(pl)
+	slot, wait := c.acquire(pl, sub)
 	sub.wait = wait
 	return sim.Bind(slot, func(sim.Unit) *sim.Promise[sim.Unit] {
 		sub.wait = nil
 		switch {
 		case sub.done:
-			c.release(pl)
+			c.release(pl, sub)
 			return sim.Done()
 		case !c.up || c.epoch != sub.epoch:
-			c.release(pl)
+			c.release(pl, sub)
 			return sub.afterError(ErrConnectionLost)
 		}
 		return sub.getTicket(pl)
@@ -403,13 +426,14 @@ func (sub *submission) rateLimit() *sim.Promise[sim.Unit] {
 func (sub *submission) getTicket(pl *pipeline) *sim.Promise[sim.Unit] {
 	c := sub.cp.conn
 	sub.stage = StageGetTicket
-	t := c.sched.Pool(sub.cp.pool).submit(sub.cp.action, sub.urgent, sub.cp.job)
+	acct := account{ledger: c.proc.Ledger, job: sub.job, conn: c}
+	t := c.sched.Pool(sub.cp.pool).submit(sub.cp.action, sub.urgent, sub.cp.job, acct)
 	sub.ticket = t
 	c.tickets = append(c.tickets, t)
 	if !sub.logf("Waiting for worker…") {
 		// As the plugin's raise: the slot is given back, while the ticket
 		// stays at the scheduler, held and never read.
-		c.release(pl)
+		c.release(pl, sub)
 		return sim.Done()
 	}
 
@@ -432,7 +456,7 @@ func (sub *submission) getTicket(pl *pipeline) *sim.Promise[sim.Unit] {
 		c.proc.pass(Pass{Site: SiteTicket, Detail: sub.cp.action.Kind, Job: sub.cp.job})
 	}
 	return sim.Bind(settled, func(r Result[*Handle]) *sim.Promise[sim.Unit] {
-		c.release(pl)
+		c.release(pl, sub)
 		if i := slices.Index(c.waiting, sub); i >= 0 {
 			c.waiting = slices.Delete(c.waiting, i, i+1)
 		}

@@ -18,6 +18,11 @@
 //   - Process holds what the real engine keeps in module-level values: the
 //     jobs table, the active-jobs gauge, and the process log.
 //
+// A Process may be given a Ledger, which the model tells of every
+// resource it takes for a job and of its return, at the places it takes
+// and gives them back; with none, as by default, each place costs one nil
+// check. Package ledger keeps and checks those books.
+//
 // Everything runs on a sim.Sim: model code is written with the kernel's
 // Lwt-style promises and never blocks. The rules each type follows are
 // those of jobsim's specification of the real system, cited by id (SW3,

@@ -172,7 +172,13 @@ func (p *Process) NewJobFor(owner *Job, sw *Switch, label string, config *Config
 	p.jobs[j.id] = j
 	p.created++
 	p.gauge++
-	if err := sw.AddHookOrFail("job "+j.id, j.complete); err != nil {
+	if l := p.Ledger; l != nil {
+		l.Acquire(Resource{Kind: ResJob, Key: j, Holder: p}, j)
+		if p.LogMode == Held {
+			l.Acquire(Resource{Kind: ResLogFD, Key: j, Holder: p}, j)
+		}
+	}
+	if err := sw.addHookOrFail("job "+j.id, j.complete, ResJobHook, j); err != nil {
 		panic("model: switch went off while creating a job") // checked On above
 	}
 	p.pass(Pass{Site: SiteReadyToRun, Detail: label, Job: j})
@@ -378,12 +384,18 @@ func (j *Job) close() {
 	p := j.proc
 	if p.LogMode == Held {
 		p.FDs.Close(FDLog)
+		if l := p.Ledger; l != nil {
+			l.Release(Resource{Kind: ResLogFD, Key: j, Holder: p})
+		}
 	}
 	j.logOpen = false
 	j.closed = true
 	delete(p.jobs, j.id)
 	p.closed++
 	p.gauge--
+	if l := p.Ledger; l != nil {
+		l.Release(Resource{Kind: ResJob, Key: j, Holder: p})
+	}
 	j.wakeReaders()
 }
 
@@ -429,7 +441,7 @@ func StartWith[R any](j *Job, pool Pool[R], level Level, opts ...StartOption) *s
 		opt(&o)
 	}
 	return sim.Bind(j.confirm(level), func(sim.Unit) *sim.Promise[R] {
-		res, cancel := pool.Get(j.priority, j.sw)
+		res, cancel := getFor(pool, j)
 		j.OnCancel(func(string) *sim.Promise[sim.Unit] { return cancel() })
 		if res.IsPending() {
 			if err := j.Logf("Waiting for resource in pool %s", pool.Label()); err != nil {
@@ -454,6 +466,20 @@ func StartWith[R any](j *Job, pool Pool[R], level Level, opts ...StartOption) *s
 			return sim.Return(r)
 		})
 	})
+}
+
+// poolFor is a Pool that can be told which job asks, so that what it
+// takes is recorded for that job (see Ledger).
+type poolFor[R any] interface {
+	getFor(job *Job, prio Priority, sw *Switch) (*sim.Promise[R], func() *sim.Promise[sim.Unit])
+}
+
+// getFor asks pool for a resource for j, with j's priority and switch.
+func getFor[R any](pool Pool[R], j *Job) (*sim.Promise[R], func() *sim.Promise[sim.Unit]) {
+	if fp, ok := pool.(poolFor[R]); ok {
+		return fp.getFor(j, j.priority, j.sw)
+	}
+	return pool.Get(j.priority, j.sw)
 }
 
 // confirm waits until the job's level is below the config's threshold

@@ -33,6 +33,7 @@ type LocalPool struct {
 type slotRequest struct {
 	ready  *sim.Promise[bool]
 	settle sim.Resolver[bool]
+	job    *Job // the job it is for, if known, for the ledger
 }
 
 // fifo is a queue of requests that cancelling can remove from the middle.
@@ -83,8 +84,13 @@ func (lp *LocalPool) Queued() (high, low int) { return len(lp.high.items), len(l
 // hook fails with "Switch already off!": the slot is never freed (JB16,
 // PL5).
 func (lp *LocalPool) Get(prio Priority, sw *Switch) (*sim.Promise[sim.Unit], func() *sim.Promise[sim.Unit]) {
+	return lp.getFor(nil, prio, sw)
+}
+
+// getFor is Get for job: the slot and the hooks are recorded for it.
+func (lp *LocalPool) getFor(job *Job, prio Priority, sw *Switch) (*sim.Promise[sim.Unit], func() *sim.Promise[sim.Unit]) {
 	ready, settle := sim.Wait[bool]()
-	req := &slotRequest{ready: ready, settle: settle}
+	req := &slotRequest{ready: ready, settle: settle, job: job}
 	queue := &lp.low
 	if prio == High {
 		queue = &lp.high
@@ -99,13 +105,14 @@ func (lp *LocalPool) Get(prio Priority, sw *Switch) (*sim.Promise[sim.Unit], fun
 	}
 	lp.check()
 
-	granted := sim.Bind(sw.AddHookOrExec("cancel request to pool "+lp.label, cancel),
+	granted := sim.Bind(sw.addHookOrExec("cancel request to pool "+lp.label, cancel, job),
 		func(sim.Unit) *sim.Promise[bool] { return ready })
 	th := sim.Bind(granted, func(use bool) *sim.Promise[sim.Unit] {
 		if !use {
 			return sim.Fail[sim.Unit](fmt.Errorf("Cancelled waiting for resource from pool %q", lp.label))
 		}
-		if err := sw.AddHookOrFail("release slot of pool "+lp.label, lp.releaseFor(sw)); err != nil {
+		release := lp.releaseFor(sw, req)
+		if err := sw.addHookOrFail("release slot of pool "+lp.label, release, ResHook, job); err != nil {
 			return sim.Fail[sim.Unit](err)
 		}
 		lp.holders = append(lp.holders, sw)
@@ -127,18 +134,24 @@ func (lp *LocalPool) check() {
 			return
 		}
 		lp.used++
+		if l := lp.proc.Ledger; l != nil {
+			l.Acquire(Resource{Kind: ResPoolSlot, Key: req, Holder: lp}, req.job)
+		}
 		req.settle.Resolve(true)
 	}
 }
 
-// releaseFor is the release hook of a slot held by sw: it frees the slot
-// and hands it on.
-func (lp *LocalPool) releaseFor(sw *Switch) Hook {
+// releaseFor is the release hook of the slot granted to req and held by
+// sw: it frees the slot and hands it on.
+func (lp *LocalPool) releaseFor(sw *Switch, req *slotRequest) Hook {
 	return func() *sim.Promise[sim.Unit] {
 		if i := slices.Index(lp.holders, sw); i >= 0 {
 			lp.holders = slices.Delete(lp.holders, i, i+1)
 		}
 		lp.used--
+		if l := lp.proc.Ledger; l != nil {
+			l.Release(Resource{Kind: ResPoolSlot, Key: req, Holder: lp})
+		}
 		lp.check()
 		return sim.Done()
 	}

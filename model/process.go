@@ -37,6 +37,9 @@ type Process struct {
 	// sites, SiteSubmit, and SiteTicket and SiteSolve once Inject let them
 	// pass.
 	OnPass func(Pass)
+	// Ledger, if set, is told of every resource taken for a job and of
+	// its return; see Ledger. Set it before the first job is created.
+	Ledger Ledger
 
 	jobs    map[string]*Job // the jobs table; only closing removes a job
 	created int
@@ -53,6 +56,7 @@ type Process struct {
 	schedulers  []*Scheduler  // the OCluster schedulers this process reaches
 	connections []*Connection // its connections to them
 	switchSeq   int
+	hookSeq     uint64    // hooks pushed while a ledger watched, for their keys
 	switches    switchSet // switches with hooks on their stack
 	dropped     []*Switch // switches nothing references any more (SW7)
 }

@@ -162,20 +162,23 @@ type Ticket struct {
 	job     *RemoteJob // once a worker took it
 	err     error      // why its job failed, once it has
 	owner   *Job       // the job the submission logs to, if known
+	acct    account    // whom the ticket and its handle are recorded for
 	handle  *sim.Promise[*Handle]
 	resolve sim.Resolver[*Handle]
 }
 
 // Submit queues action on the pool and returns its ticket.
 func (sp *SchedPool) Submit(action Action, urgent bool) *Ticket {
-	return sp.submit(action, urgent, nil)
+	return sp.submit(action, urgent, nil, account{})
 }
 
-// submit is Submit for a submission that logs to owner.
-func (sp *SchedPool) submit(action Action, urgent bool, owner *Job) *Ticket {
+// submit is Submit for a submission that logs to owner, recording the
+// ticket and its handle in acct.
+func (sp *SchedPool) submit(action Action, urgent bool, owner *Job, acct account) *Ticket {
 	handle, resolve := sim.Wait[*Handle]()
 	t := &Ticket{pool: sp, action: action, urgent: urgent, owner: owner,
-		handle: handle, resolve: resolve}
+		acct: acct, handle: handle, resolve: resolve}
+	acct.acquire(Resource{Kind: ResTicket, Key: t, Holder: acct.conn, Detail: action.Kind})
 	i := len(sp.queue)
 	if urgent {
 		i = sp.urgentItems()
@@ -264,6 +267,7 @@ func (t *Ticket) unqueue(st ticketState, err error) {
 		sp.queue = slices.DeleteFunc(sp.queue, func(x *Ticket) bool { return x == t })
 	}
 	t.state, t.err = st, err
+	t.acct.release(Resource{Kind: ResTicket, Key: t, Holder: t.acct.conn})
 	t.resolve.Reject(err)
 }
 
@@ -484,7 +488,8 @@ func (w *Worker) start(t *Ticket) {
 	job.run(t.action.Duration)
 
 	t.state, t.job = ticketRunning, job
-	t.resolve.Resolve(job.newHandle())
+	t.acct.release(Resource{Kind: ResTicket, Key: t, Holder: t.acct.conn})
+	t.resolve.Resolve(job.newHandle(t.acct))
 	p := w.pool.sched.proc
 	if err := p.inject(SiteSolve, w.name); err != nil {
 		job.action.Raise = err.Error()
@@ -672,13 +677,18 @@ type Handle struct {
 	dropped  bool  // the worker no longer counts this reference
 	broken   error // set when its connection is lost
 	waiters  []*wakeup
+	acct     account // whom the handle is recorded for
 }
 
-func (job *RemoteJob) newHandle() *Handle {
+// newHandle makes a handle to the job, recorded in acct.
+func (job *RemoteJob) newHandle(acct account) *Handle {
 	job.refs++
 	p := job.worker.pool.sched.proc
 	p.handles++
-	return &Handle{job: job, proc: p}
+	h := &Handle{job: job, proc: p, acct: acct}
+	acct.acquire(Resource{Kind: ResHandle, Key: h, Holder: p, Detail: job.id})
+	acct.acquire(Resource{Kind: ResHandleRef, Key: h, Holder: job})
+	return h
 }
 
 // Release drops the reference. Dropping the last one stops the remote job
@@ -689,6 +699,7 @@ func (h *Handle) Release() {
 	}
 	h.released = true
 	h.proc.handles--
+	h.acct.release(Resource{Kind: ResHandle, Key: h, Holder: h.proc})
 	if h.conn != nil {
 		h.conn.forget(h)
 	}
@@ -700,6 +711,7 @@ func (h *Handle) drop() {
 	if !h.dropped {
 		h.dropped = true
 		h.job.unref()
+		h.acct.release(Resource{Kind: ResHandleRef, Key: h, Holder: h.job})
 	}
 }
 

@@ -35,11 +35,18 @@ var (
 // Hook is a switch hook: it takes no argument and returns a promise (SW2).
 type Hook func() *sim.Promise[sim.Unit]
 
-// namedHook is a hook with the name a snapshot shows it under.
+// namedHook is a hook with the name a snapshot shows it under. id is
+// its key in the process's ledger, 0 if no ledger saw it pushed; kind
+// says whether it is a job's completion hook.
 type namedHook struct {
 	name string
 	fn   Hook
+	id   uint64
+	kind ResourceKind
 }
+
+// hookKey is the ledger's key of a hook.
+type hookKey uint64
 
 // Switch is Current.Switch: something that can be turned off once, running
 // its hooks newest first when it is.
@@ -50,6 +57,8 @@ type Switch struct {
 	state   SwitchState
 	dropped bool
 	hooks   []namedHook // a stack: the newest hook is last
+
+	jobHooks int // completion hooks of jobs on the stack
 
 	offWait  []sim.Resolver[sim.Unit] // turn_off and add_hook_or_exec calls waiting for Off
 	peakHook int
@@ -89,39 +98,74 @@ func (sw *Switch) Hooks() []string {
 	return names
 }
 
-func (sw *Switch) push(name string, fn Hook) {
+// push pushes a hook of kind (ResHook or ResJobHook) taken for job,
+// telling the ledger.
+func (sw *Switch) push(name string, fn Hook, kind ResourceKind, job *Job) {
 	if len(sw.hooks) == 0 {
 		sw.proc.switches.add(sw)
 	}
-	sw.hooks = append(sw.hooks, namedHook{name, fn})
+	h := namedHook{name: name, fn: fn, kind: kind}
+	if l := sw.proc.Ledger; l != nil {
+		sw.proc.hookSeq++
+		h.id = sw.proc.hookSeq
+		l.Acquire(Resource{Kind: kind, Key: hookKey(h.id), Holder: sw, Detail: name}, job)
+	}
+	sw.hooks = append(sw.hooks, h)
+	if kind == ResJobHook {
+		sw.jobHooks++
+	}
 	if len(sw.hooks) > sw.peakHook {
 		sw.peakHook = len(sw.hooks)
 	}
 }
 
+// pop takes the newest hook from the stack, telling the ledger.
+func (sw *Switch) pop() namedHook {
+	top := sw.hooks[len(sw.hooks)-1]
+	sw.hooks[len(sw.hooks)-1] = namedHook{}
+	sw.hooks = sw.hooks[:len(sw.hooks)-1]
+	if top.kind == ResJobHook {
+		sw.jobHooks--
+	}
+	if l := sw.proc.Ledger; l != nil && top.id != 0 {
+		l.Release(Resource{Kind: top.kind, Key: hookKey(top.id), Holder: sw})
+	}
+	return top
+}
+
 // AddHookOrFail pushes fn if the switch is On. Otherwise it fails at once
 // with ErrSwitchOff or ErrSwitchTurningOff (SW5).
 func (sw *Switch) AddHookOrFail(name string, fn Hook) error {
+	return sw.addHookOrFail(name, fn, ResHook, nil)
+}
+
+// addHookOrFail is AddHookOrFail for a hook of kind taken for job.
+func (sw *Switch) addHookOrFail(name string, fn Hook, kind ResourceKind, job *Job) error {
 	switch sw.state {
 	case Off:
 		return ErrSwitchOff
 	case TurningOff:
 		return ErrSwitchTurningOff
 	}
-	sw.push(name, fn)
+	sw.push(name, fn, kind, job)
 	return nil
 }
 
 // AddHookOrExec pushes fn if the switch is On, runs it now if the switch is
 // Off, and runs it once the switch is Off if it is turning off (SW6).
 func (sw *Switch) AddHookOrExec(name string, fn Hook) *sim.Promise[sim.Unit] {
+	return sw.addHookOrExec(name, fn, nil)
+}
+
+// addHookOrExec is AddHookOrExec for a hook taken for job.
+func (sw *Switch) addHookOrExec(name string, fn Hook, job *Job) *sim.Promise[sim.Unit] {
 	switch sw.state {
 	case Off:
 		return fn()
 	case TurningOff:
 		return sim.Bind(sw.waitOff(), func(sim.Unit) *sim.Promise[sim.Unit] { return fn() })
 	}
-	sw.push(name, fn)
+	sw.push(name, fn, ResHook, job)
 	return sim.Done()
 }
 
@@ -163,9 +207,7 @@ func (sw *Switch) runHooks() *sim.Promise[sim.Unit] {
 		}
 		return sim.Done()
 	}
-	top := sw.hooks[len(sw.hooks)-1]
-	sw.hooks[len(sw.hooks)-1] = namedHook{}
-	sw.hooks = sw.hooks[:len(sw.hooks)-1]
+	top := sw.pop()
 	return sim.Bind(top.fn(), func(sim.Unit) *sim.Promise[sim.Unit] {
 		return sw.runHooks()
 	})

@@ -23,6 +23,9 @@ func (p *Process) Watch(job *Job) (*Viewer, error) {
 	}
 	v := &Viewer{proc: p, job: job, open: true}
 	p.viewers++
+	if l := p.Ledger; l != nil {
+		l.Acquire(Resource{Kind: ResSocket, Key: v, Holder: p}, job)
+	}
 	v.follow()
 	return v, nil
 }
@@ -53,6 +56,9 @@ func (v *Viewer) end() {
 	v.open = false
 	v.proc.viewers--
 	v.proc.FDs.Close(FDSocket)
+	if l := v.proc.Ledger; l != nil {
+		l.Release(Resource{Kind: ResSocket, Key: v, Holder: v.proc})
+	}
 }
 
 // Open reports whether the stream is still open.

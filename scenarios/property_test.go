@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -53,17 +55,38 @@ func describe(w Workload) string {
 func invariantHolds(design string, failing *[]Workload) func(*rapid.T) {
 	return func(t *rapid.T) {
 		w := smallWorkload(t)
-		rep, err := Execute(Params{Scenario: "property", Design: design, Seed: 1, Duration: 6 * time.Hour}, w)
+		p := Params{Scenario: "property", Design: design, Seed: 1, Duration: 6 * time.Hour}
+		rep, err := Execute(p, w)
 		if err != nil {
-			t.Fatalf("run: %v", err)
+			t.Fatalf("run: %v\nreplay: %s", err, replayCommand(t, p, w))
 		}
 		if !rep.Verdict.Holds {
 			if failing != nil {
 				*failing = append(*failing, w)
 			}
-			t.Fatalf("invariant violated for workload %s: %v", describe(w), rep.Verdict.Violations[0])
+			t.Fatalf("invariant violated for workload %s: %v\nreplay: %s",
+				describe(w), rep.Verdict.Violations[0], replayCommand(t, p, w))
 		}
 	}
+}
+
+// replayCommand saves the case of a failing run under the system's
+// temporary directory, named after the test, and returns the simrun
+// command that replays it.
+func replayCommand(t *rapid.T, p Params, w Workload) string {
+	var b strings.Builder
+	if err := WriteCase(&b, NewCase(p, w)); err != nil {
+		return fmt.Sprintf("(the case could not be saved: %v)", err)
+	}
+	dir := filepath.Join(os.TempDir(), "jobsim-cases")
+	path := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".json")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Sprintf("(the case could not be saved: %v)", err)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return fmt.Sprintf("(the case could not be saved: %v)", err)
+	}
+	return "simrun --replay " + path
 }
 
 func TestPropertyPerCallClosesEveryJob(t *testing.T) {
@@ -123,5 +146,6 @@ func TestPropertyModuleLevelLeakIsFoundAndShrunk(t *testing.T) {
 	require.Len(t, shrunk, 1, "shrunk workload %s: want one analysis", describe(shrunk))
 	assert.Len(t, shrunk[0].Analysis.Solves, 1, "shrunk workload %s: want one solve", describe(shrunk))
 	assert.Contains(t, strings.Join(rec.logs, "\n"), "solver-job", "rapid's report names the leaked job")
+	assert.Contains(t, strings.Join(rec.logs, "\n"), "replay: simrun --replay ", "rapid's report says how to replay the case")
 	t.Logf("found %s; shrunk to %s", describe(found), describe(shrunk))
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jobsim/jobsim/check"
 	"github.com/jobsim/jobsim/fault"
+	"github.com/jobsim/jobsim/ledger"
 	"github.com/jobsim/jobsim/model"
 	"github.com/jobsim/jobsim/model/ocamlci"
 	"github.com/jobsim/jobsim/sim"
@@ -94,6 +95,9 @@ type System struct {
 	design   string
 	stopped  []*model.Process // processes that restarts replaced
 	analyses map[*model.Job]bool
+
+	checks  ledger.Checks    // the checks of each process's ledger; none: no ledger
+	ledgers []*ledger.Ledger // one per process, the current one last
 }
 
 // Solver workers of the deployment: two, of the default capacity (OC8).
@@ -122,6 +126,9 @@ func NewSystem(s *sim.Sim, design string) (*System, error) {
 // loads the design's module.
 func (sys *System) boot(p *model.Process) {
 	sys.Proc = p
+	if sys.checks != 0 {
+		sys.keepBooks()
+	}
 	sys.Sched.Serve(p)
 	sys.Conn = p.NewConnection(sys.Sched)
 	var d ocamlci.Design
@@ -134,6 +141,39 @@ func (sys *System) boot(p *model.Process) {
 		d = ocamlci.NewLocal(p)
 	}
 	sys.Backend = ocamlci.NewBackend(p, d)
+}
+
+// KeepLedger gives the process a ledger running checks, as it does each
+// process a restart starts, and has the simulator check the current one
+// after every event; LedgerViolations finishes it at the end. It must be
+// called before the run starts.
+func (sys *System) KeepLedger(checks ledger.Checks) {
+	sys.checks = checks
+	sys.keepBooks()
+	sys.Proc.Sim.AfterEvent(func() { sys.ledgers[len(sys.ledgers)-1].AfterEvent() })
+}
+
+// keepBooks gives the current process a ledger, retiring the last one:
+// what a stopped process held went with it.
+func (sys *System) keepBooks() {
+	if n := len(sys.ledgers); n > 0 {
+		sys.ledgers[n-1].Retire()
+	}
+	sys.ledgers = append(sys.ledgers, ledger.New(sys.Proc, sys.checks))
+}
+
+// LedgerViolations finishes the current process's ledger and returns the
+// violations of every ledger the run kept, in the order seen.
+func (sys *System) LedgerViolations() []ledger.Violation {
+	if len(sys.ledgers) == 0 {
+		return nil
+	}
+	sys.ledgers[len(sys.ledgers)-1].Finish()
+	var out []ledger.Violation
+	for _, l := range sys.ledgers {
+		out = append(out, l.Violations()...)
+	}
+	return out
 }
 
 // Restart stops the OCurrent process and starts a new one with the same
@@ -203,6 +243,11 @@ type Params struct {
 	Random *fault.Random
 	// NoHeal leaves lasting faults in force through the drain.
 	NoHeal bool
+	// LogMode is how job logs hold descriptors.
+	LogMode model.LogMode
+	// Checks are the ledger's checks, run after every event and at the
+	// end; none (the zero value) keeps no ledger, and costs nothing.
+	Checks ledger.Checks
 }
 
 // Defaults for Params.
@@ -235,7 +280,14 @@ type Report struct {
 	Findings []check.Finding
 	// Faults is what the faults did; nil when the run had none.
 	Faults *FaultReport
+	// Ledger is the violations of the ledger's checks, in the order
+	// seen; nil when the run kept no ledger or it found nothing.
+	Ledger []ledger.Violation
 }
+
+// Holds reports whether the run kept the invariant and, if it kept a
+// ledger, every check of the ledger.
+func (r *Report) Holds() bool { return r.Verdict.Holds && len(r.Ledger) == 0 }
 
 // FaultReport is what a run's faults did.
 type FaultReport struct {
@@ -298,6 +350,10 @@ func Execute(p Params, work Workload) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	sys.Proc.LogMode = p.LogMode
+	if p.Checks != 0 {
+		sys.KeepLedger(p.Checks)
+	}
 	rep := &Report{Params: p, Start: s.Now(), Solves: work.Solves()}
 	sys.start(work, &rep.Analyses)
 	var inj *fault.Injector
@@ -329,6 +385,7 @@ func Execute(p Params, work Workload) (*Report, error) {
 	sys.Proc.Collect()
 	rep.Snapshot = sys.Proc.Snapshot()
 	rep.Verdict = check.Invariant(rep.Snapshot)
+	rep.Ledger = sys.LedgerViolations()
 
 	var trace []fault.Firing
 	if inj != nil {

@@ -29,6 +29,8 @@
 // Run stops when no event is left, when virtual time would pass
 // Budget.Until, or when Budget.MaxEvents events have run; the Outcome says
 // which, so a run that would go on for ever is reported, never hung.
+// AfterEvent hooks a checker in between events, where it sees no callback
+// half done.
 //
 // A short example:
 //

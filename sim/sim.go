@@ -36,9 +36,10 @@ type Sim struct {
 	steps   uint64
 	streams map[string]*Stream
 
-	asyncHook func(error)
-	fatal     error
-	stopped   bool
+	asyncHook  func(error)
+	afterEvent func()
+	fatal      error
+	stopped    bool
 }
 
 // New returns a simulator at virtual time zero with an empty event queue.
@@ -167,8 +168,19 @@ func (s *Sim) Run(b Budget) Outcome {
 		s.steps++
 		n++
 		ev.fn()
+		if s.afterEvent != nil {
+			s.afterEvent()
+		}
 	}
 }
 
 // Stop makes the running Run return after the current event.
 func (s *Sim) Stop() { s.stopped = true }
+
+// AfterEvent makes Run call fn after each event it executes, before it
+// takes the next: the one moment when no callback is half done, so that
+// a checker sees the state between events. Steps and Now still name the
+// event that just ran. fn may call Stop; it must not schedule events that
+// change what it checks. A nil fn removes the hook, which costs one
+// branch per event when unset.
+func (s *Sim) AfterEvent(fn func()) { s.afterEvent = fn }

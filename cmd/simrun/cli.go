@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jobsim/jobsim/fault"
+	"github.com/jobsim/jobsim/ledger"
+	"github.com/jobsim/jobsim/model"
 	"github.com/jobsim/jobsim/scenarios"
 )
 
@@ -45,6 +47,17 @@ type runOptions struct {
 	faultsFile string
 	plan       fault.Plan
 	random     *fault.Random
+
+	logMode    string
+	ledger     bool
+	ledgerSkip []string
+	saveCase   string // write the run's case to this file
+	replay     string // run the case in this file
+
+	mode   model.LogMode
+	checks ledger.Checks
+	params scenarios.Params   // what to run, once validated
+	work   scenarios.Workload // a replayed case's own workload, if it has one
 }
 
 // run is simrun's whole behaviour: it parses args, runs, writes to stdout
@@ -80,8 +93,16 @@ A run has two phases: work arrives for --duration of virtual time, then nothing
 new arrives and outstanding work gets --drain to finish. The same seed gives
 byte-identical output.
 
-Exit status: 0 when the invariant holds, 1 when it is violated, 2 for bad
-usage, 3 when the run spends its event budget (--max-events).
+Exit status: 0 when the invariant holds, 1 when it is violated (or, with
+--ledger, one of the ledger's checks), 2 for bad usage, 3 when the run spends
+its event budget (--max-events).
+
+--ledger keeps the resource ledger: every resource taken for a job (pool and
+pipeline slots, tickets, handles and their references, switch hooks, held log
+descriptors, viewer sockets, table entries) is recorded with the job and the
+event that took it; the books are checked after every event and at the end.
+--save-case FILE writes the run's case as JSON; --replay FILE runs a saved
+case, such as one a failing property test left, byte for byte.
 
 Faults (--faults, --faults-file) fire during the arrivals; the drain then
 heals everything (the scheduler comes back, workers come back and thaw) and
@@ -101,7 +122,7 @@ it exactly.
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.validate(); err != nil {
+			if err := o.validate(cmd.Flags().Changed); err != nil {
 				return err
 			}
 			holds, err := runOnce(stdout, o)
@@ -128,12 +149,80 @@ it exactly.
 	f.StringVar(&o.faults, "faults", "", "fault plan: explicit (see below), or random[:ENABLE:FIRE[:KINDS]]")
 	f.StringVar(&o.faultsFile, "faults-file", "", "read an explicit fault plan from `FILE`, one fault a line")
 	f.BoolVar(&o.noHeal, "no-heal", false, "leave lasting faults in force through the drain, to show hangs")
+	f.StringVar(&o.logMode, "log-mode", "transient", "how job logs hold descriptors: transient or held")
+	f.BoolVar(&o.ledger, "ledger", false, "keep the resource ledger: check every resource after every event and at the end")
+	f.StringSliceVar(&o.ledgerSkip, "ledger-skip", nil, "keep the ledger without these `CHECKS` ("+strings.Join(ledger.All.Names(), ", ")+")")
+	f.StringVar(&o.saveCase, "save-case", "", "write the run's case (workload, seed, design, durations, explicit plan) to `FILE`, as JSON")
+	f.StringVar(&o.replay, "replay", "", "run the case saved in `FILE` (by --save-case or a failing property)")
 
 	root.AddCommand(newListCommand(stdout))
 	return root
 }
 
-func (o *runOptions) validate() error {
+// replayConflicts are the flags a replayed case sets itself.
+var replayConflicts = []string{
+	"scenario", "design", "seed", "duration", "drain", "faults", "faults-file",
+	"no-heal", "log-mode", "ledger", "ledger-skip",
+}
+
+// validate checks the flags; changed reports whether a flag was given.
+func (o *runOptions) validate(changed func(name string) bool) error {
+	if err := o.validateCommon(); err != nil {
+		return err
+	}
+	if o.replay != "" {
+		for _, name := range replayConflicts {
+			if changed(name) {
+				return usageError{fmt.Errorf("--replay runs the case in %s as saved; drop --%s", o.replay, name)}
+			}
+		}
+		return o.readCase()
+	}
+	if err := o.validateRun(); err != nil {
+		return err
+	}
+	o.params = scenarios.Params{
+		Scenario: o.scenario, Design: o.design, Seed: o.seed,
+		Duration: o.duration, Drain: o.drain, MaxEvents: o.maxEvents,
+		Faults: o.plan, Random: o.random, NoHeal: o.noHeal,
+		LogMode: o.mode, Checks: o.checks,
+	}
+	return nil
+}
+
+// validateCommon checks the flags of every run, replayed or not.
+func (o *runOptions) validateCommon() error {
+	switch {
+	case o.format != "text" && o.format != "json":
+		return usageError{fmt.Errorf("unknown format %q (valid: text, json)", o.format)}
+	case o.maxEvents == 0:
+		return usageError{errors.New("--max-events must be at least 1")}
+	case o.limit < 0:
+		return usageError{fmt.Errorf("--limit must be 0 or more, got %d", o.limit)}
+	}
+	return nil
+}
+
+// readCase reads the case to replay.
+func (o *runOptions) readCase() error {
+	f, err := os.Open(o.replay)
+	if err != nil {
+		return usageError{fmt.Errorf("--replay: %w", err)}
+	}
+	defer f.Close()
+	c, err := scenarios.ReadCase(f)
+	if err == nil {
+		o.params, o.work, err = c.Params()
+	}
+	if err != nil {
+		return usageError{fmt.Errorf("--replay %s: %w", o.replay, err)}
+	}
+	o.params.MaxEvents = o.maxEvents
+	return nil
+}
+
+// validateRun checks the flags of a run that is not replayed.
+func (o *runOptions) validateRun() error {
 	if _, err := scenarios.Lookup(o.scenario); err != nil {
 		return usageError{err}
 	}
@@ -141,16 +230,24 @@ func (o *runOptions) validate() error {
 		return usageError{err}
 	}
 	switch {
-	case o.format != "text" && o.format != "json":
-		return usageError{fmt.Errorf("unknown format %q (valid: text, json)", o.format)}
 	case o.duration < 0:
 		return usageError{fmt.Errorf("--duration must be positive, got %v", o.duration)}
 	case o.drain <= 0:
 		return usageError{fmt.Errorf("--drain must be positive, got %v", o.drain)}
-	case o.maxEvents == 0:
-		return usageError{errors.New("--max-events must be at least 1")}
-	case o.limit < 0:
-		return usageError{fmt.Errorf("--limit must be 0 or more, got %d", o.limit)}
+	}
+	mode, err := model.ParseLogMode(o.logMode)
+	if err != nil {
+		return usageError{fmt.Errorf("--log-mode: %w", err)}
+	}
+	o.mode = mode
+	if o.ledger || len(o.ledgerSkip) > 0 {
+		skip, err := ledger.ParseChecks(o.ledgerSkip)
+		if err != nil {
+			return usageError{fmt.Errorf("--ledger-skip: %w", err)}
+		}
+		if o.checks = ledger.All &^ skip; o.checks == 0 {
+			return usageError{errors.New("--ledger-skip leaves no check to keep")}
+		}
 	}
 	return o.parseFaults()
 }
@@ -189,20 +286,45 @@ func (o *runOptions) parseFaults() error {
 }
 
 func runOnce(w io.Writer, o runOptions) (holds bool, err error) {
-	rep, err := scenarios.Run(scenarios.Params{
-		Scenario: o.scenario, Design: o.design, Seed: o.seed,
-		Duration: o.duration, Drain: o.drain, MaxEvents: o.maxEvents,
-		Faults: o.plan, Random: o.random, NoHeal: o.noHeal,
-	})
+	var rep *scenarios.Report
+	if o.work != nil {
+		rep, err = scenarios.Execute(o.params, o.work)
+	} else {
+		rep, err = scenarios.Run(o.params)
+	}
 	if err != nil {
 		return false, err
 	}
-	if o.format == "json" {
-		err = writeJSON(w, rep)
-	} else {
-		err = writeText(w, rep, o.limit)
+	if o.saveCase != "" {
+		if err := saveCase(o.saveCase, rep, o.work); err != nil {
+			return false, usageError{fmt.Errorf("--save-case: %w", err)}
+		}
 	}
-	return rep.Verdict.Holds, err
+	cmdline := repro(rep)
+	if o.work != nil {
+		cmdline = "simrun --replay " + shellWord(o.replay)
+	}
+	if o.format == "json" {
+		err = writeJSON(w, rep, cmdline)
+	} else {
+		err = writeText(w, rep, o.limit, cmdline)
+	}
+	return rep.Holds(), err
+}
+
+// saveCase writes the case that replays rep to path: its workload if it
+// has its own, and the explicit plan of the faults that fired.
+func saveCase(path string, rep *scenarios.Report, work scenarios.Workload) error {
+	p := rep.Params
+	p.Faults, p.Random = nil, nil
+	if rep.Faults != nil {
+		p.Faults = rep.Faults.Replay
+	}
+	var b strings.Builder
+	if err := scenarios.WriteCase(&b, scenarios.NewCase(p, work)); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 func newListCommand(stdout io.Writer) *cobra.Command {
@@ -234,6 +356,15 @@ func repro(rep *scenarios.Report) string {
 	if p.Drain != scenarios.DefaultDrain {
 		args = append(args, "--drain", shortDuration(p.Drain))
 	}
+	if p.LogMode != model.Transient {
+		args = append(args, "--log-mode", p.LogMode.String())
+	}
+	if p.Checks != 0 {
+		args = append(args, "--ledger")
+		if skip := ledger.All &^ p.Checks; skip != 0 {
+			args = append(args, "--ledger-skip", skip.String())
+		}
+	}
 	if rep.Faults != nil {
 		if p.NoHeal {
 			args = append(args, "--no-heal")
@@ -246,6 +377,19 @@ func repro(rep *scenarios.Report) string {
 // shellQuote quotes s for a POSIX shell.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// shellWord quotes s for a POSIX shell if it holds anything but letters,
+// digits and the punctuation of paths.
+func shellWord(s string) string {
+	plain := strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			strings.ContainsRune("/._-+=:,", r))
+	}) < 0
+	if plain && s != "" {
+		return s
+	}
+	return shellQuote(s)
 }
 
 // shortDuration writes d as Go's time.Duration does, without the zero

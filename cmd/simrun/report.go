@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jobsim/jobsim/ledger"
 	"github.com/jobsim/jobsim/model"
 	"github.com/jobsim/jobsim/scenarios"
 )
@@ -35,6 +36,26 @@ type jsonReport struct {
 	Switches  []jsonSwitchRow `json:"switches"`
 	Findings  []jsonFinding   `json:"findings"`
 	Faults    *jsonFaults     `json:"faults,omitempty"`
+	Ledger    *jsonLedger     `json:"ledger,omitempty"`
+}
+
+// jsonLedger is what the resource ledger found, in a run that kept one.
+type jsonLedger struct {
+	Checks     []string     `json:"checks"`
+	Holds      bool         `json:"holds"`
+	Violations []jsonBreach `json:"violations"`
+}
+
+type jsonBreach struct {
+	Check     string `json:"check"`
+	Resource  string `json:"resource"`
+	Job       string `json:"job,omitempty"`
+	TakenAt   string `json:"taken_at,omitempty"`
+	TakenStep uint64 `json:"taken_step,omitempty"`
+	Breach    string `json:"breach"`
+	SeenAt    string `json:"seen_at"`
+	SeenStep  uint64 `json:"seen_step"`
+	Text      string `json:"text"`
 }
 
 type jsonFinding struct {
@@ -109,7 +130,7 @@ type jsonViolation struct {
 	Reason   string `json:"reason"`
 }
 
-func writeJSON(w io.Writer, rep *scenarios.Report) error {
+func writeJSON(w io.Writer, rep *scenarios.Report, cmdline string) error {
 	snap := rep.Snapshot
 	running, ready := countStates(snap)
 	out := jsonReport{
@@ -123,7 +144,7 @@ func writeJSON(w io.Writer, rep *scenarios.Report) error {
 		Gauge: snap.Gauge, Handles: snap.Handles,
 		OpenJobs:  []jsonJob{},
 		Invariant: jsonInvariant{Holds: rep.Verdict.Holds, Violations: []jsonViolation{}},
-		Repro:     repro(rep),
+		Repro:     cmdline,
 		Process:   append([]string{}, snap.ProcessLog...),
 		Switches:  []jsonSwitchRow{},
 	}
@@ -165,6 +186,18 @@ func writeJSON(w io.Writer, rep *scenarios.Report) error {
 		}
 		out.Faults = jf
 	}
+	if checks := rep.Params.Checks; checks != 0 {
+		jl := &jsonLedger{Checks: checks.Names(), Holds: len(rep.Ledger) == 0, Violations: []jsonBreach{}}
+		for _, v := range rep.Ledger {
+			b := jsonBreach{Check: v.Check.String(), Resource: v.Resource, Job: v.Job, Breach: v.Breach,
+				SeenAt: shortDuration(v.Seen.At), SeenStep: v.Seen.Step, Text: v.String()}
+			if v.Taken != (ledger.Event{}) {
+				b.TakenAt, b.TakenStep = shortDuration(v.Taken.At), v.Taken.Step
+			}
+			jl.Violations = append(jl.Violations, b)
+		}
+		out.Ledger = jl
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
@@ -182,7 +215,7 @@ func countStates(snap model.Snapshot) (running, ready int) {
 }
 
 // writeText writes what an operator would see, for a person to read.
-func writeText(w io.Writer, rep *scenarios.Report, limit int) error {
+func writeText(w io.Writer, rep *scenarios.Report, limit int, cmdline string) error {
 	var b strings.Builder
 	p, snap := rep.Params, rep.Snapshot
 	running, ready := countStates(snap)
@@ -253,9 +286,31 @@ func writeText(w io.Writer, rep *scenarios.Report, limit int) error {
 			}
 		}
 	}
-	fmt.Fprintf(&b, "\nreplay: %s\n", repro(rep))
+	writeLedger(&b, rep, limit)
+	fmt.Fprintf(&b, "\nreplay: %s\n", cmdline)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeLedger writes what the resource ledger found, if the run kept one.
+func writeLedger(b *strings.Builder, rep *scenarios.Report, limit int) {
+	checks := rep.Params.Checks
+	if checks == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nledger: checks %s, after every event and at the end: ", strings.Join(checks.Names(), ", "))
+	if len(rep.Ledger) == 0 {
+		b.WriteString("holds: every count agreed, everything taken was given back\n")
+		return
+	}
+	fmt.Fprintf(b, "VIOLATED: %d violations\n", len(rep.Ledger))
+	for i, v := range rep.Ledger {
+		if limit > 0 && i == limit {
+			fmt.Fprintf(b, "  … %d more\n", len(rep.Ledger)-limit)
+			break
+		}
+		fmt.Fprintf(b, "  %s\n", v)
+	}
 }
 
 // writeFaults writes what the faults did and what became of the jobs left
