@@ -381,7 +381,7 @@ func (in *Injector) Trace() []Firing { return slices.Clone(in.trace) }
 // each at the pass of its site it fired at, counting every pass, or at
 // its time.
 func (in *Injector) Explicit() Plan {
-	var p Plan
+	p := Plan{}
 	for _, fr := range in.trace {
 		p = append(p, fr.Fault)
 	}

@@ -38,7 +38,7 @@ func (f Fault) String() string {
 	b.WriteString(f.Kind)
 	b.WriteByte('@')
 	if f.Site == "" {
-		b.WriteString(formatDuration(f.At))
+		b.WriteString(FormatDuration(f.At))
 	} else {
 		b.WriteString(f.Site)
 		if f.Match != "" {
@@ -51,7 +51,7 @@ func (f Fault) String() string {
 	}
 	if f.For > 0 {
 		b.WriteString(" for ")
-		b.WriteString(formatDuration(f.For))
+		b.WriteString(FormatDuration(f.For))
 	}
 	switch {
 	case f.Times == 0:
@@ -71,9 +71,9 @@ func (p Plan) String() string {
 	return strings.Join(parts, "; ")
 }
 
-// formatDuration writes d as time.Duration does, without trailing zero
-// units: 2h rather than 2h0m0s.
-func formatDuration(d time.Duration) string {
+// FormatDuration writes d as time.Duration does, without trailing zero
+// units: 2h rather than 2h0m0s. Parse and time.ParseDuration read it back.
+func FormatDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")
@@ -94,11 +94,12 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("parse fault plan: %d:%d: %s", e.Line, e.Col, e.Msg)
 }
 
-// Parse reads a plan written in the grammar that Grammar describes.
+// Parse reads a plan written in the grammar that Grammar describes. An
+// empty plan, or one of comments only, is an empty Plan, not nil.
 func Parse(src string) (Plan, error) {
 	p := &parser{lex: lexer{src: src, line: 1, col: 1}}
 	p.next()
-	var plan Plan
+	plan := Plan{} // empty, not nil: a plan was given, with no fault in it
 	for {
 		for p.tok.kind == tokSep {
 			p.next()

@@ -14,7 +14,8 @@ func TestParse(t *testing.T) {
 		src  string
 		want Plan
 	}{
-		{"empty", "", nil},
+		{"empty", "", Plan{}},
+		{"comments only", "# nothing\n\n", Plan{}},
 		{"time trigger", "worker-lost@2h", Plan{{Kind: "worker-lost", At: 2 * time.Hour, Nth: 1, Times: 1}}},
 		{"lasting", "scheduler-down@1h for 30m",
 			Plan{{Kind: "scheduler-down", At: time.Hour, For: 30 * time.Minute, Nth: 1, Times: 1}}},

@@ -29,7 +29,7 @@ type Case struct {
 	Duration string        `json:"duration"`
 	Drain    string        `json:"drain"`
 	LogMode  string        `json:"log_mode,omitempty"`
-	Faults   string        `json:"faults,omitempty"`
+	Faults   *string       `json:"faults,omitempty"` // absent: no fault phase
 	NoHeal   bool          `json:"no_heal,omitempty"`
 	Ledger   []string      `json:"ledger,omitempty"` // the ledger's checks; none: no ledger
 	Workload []CaseArrival `json:"workload,omitempty"`
@@ -58,16 +58,20 @@ type CaseSolve struct {
 func NewCase(p Params, work Workload) Case {
 	c := Case{
 		Scenario: p.Scenario, Design: p.Design, Seed: p.Seed,
-		Duration: shortDuration(p.Duration), Drain: shortDuration(orDrain(p.Drain)),
-		Faults: p.Faults.String(), NoHeal: p.NoHeal, Ledger: p.Checks.Names(),
+		Duration: fault.FormatDuration(p.Duration), Drain: fault.FormatDuration(orDrain(p.Drain)),
+		NoHeal: p.NoHeal, Ledger: p.Checks.Names(),
 	}
 	if p.LogMode != model.Transient {
 		c.LogMode = p.LogMode.String()
 	}
+	if p.Faults != nil {
+		plan := p.Faults.String()
+		c.Faults = &plan
+	}
 	for _, a := range work {
-		ca := CaseArrival{At: shortDuration(a.At), Repo: a.Analysis.Repo, Commit: a.Analysis.Commit}
+		ca := CaseArrival{At: fault.FormatDuration(a.At), Repo: a.Analysis.Repo, Commit: a.Analysis.Commit}
 		for _, s := range a.Analysis.Solves {
-			ca.Solves = append(ca.Solves, CaseSolve{Kind: s.Kind, Duration: shortDuration(s.Duration), Platforms: s.Platforms})
+			ca.Solves = append(ca.Solves, CaseSolve{Kind: s.Kind, Duration: fault.FormatDuration(s.Duration), Platforms: s.Platforms})
 		}
 		c.Workload = append(c.Workload, ca)
 	}
@@ -105,8 +109,10 @@ func (c Case) Params() (Params, Workload, error) {
 			return p, nil, err
 		}
 	}
-	if p.Faults, err = fault.Parse(c.Faults); err != nil {
-		return p, nil, err
+	if c.Faults != nil {
+		if p.Faults, err = fault.Parse(*c.Faults); err != nil {
+			return p, nil, err
+		}
 	}
 	if p.Checks, err = ledger.ParseChecks(c.Ledger); err != nil {
 		return p, nil, err
@@ -176,17 +182,4 @@ func WriteCase(w io.Writer, c Case) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(c)
-}
-
-// shortDuration writes d as time.Duration does, without zero units at its
-// end: 72h rather than 72h0m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if len(s) > 3 && s[len(s)-3:] == "m0s" {
-		s = s[:len(s)-2]
-	}
-	if len(s) > 3 && s[len(s)-3:] == "h0m" {
-		s = s[:len(s)-2]
-	}
-	return s
 }

@@ -40,6 +40,9 @@ func observed(rep *Report) outcome {
 	if rep.Snapshot.FDs.Sockets > 0 {
 		o.resources = append(o.resources, "socket")
 	}
+	if rep.Faults != nil && rep.Faults.Cleared > 0 {
+		o.resources = append(o.resources, "cleared job")
+	}
 	return o
 }
 
@@ -73,7 +76,7 @@ func TestFaultTable(t *testing.T) {
 		{"emfile-create", "F11", closed, closed, closed},
 		{"emfile-got-resource", "F12", outcome{"leaked", []string{"job", "handle"}}, outcome{"closed", []string{"handle"}}, closed},
 		{"emfile-waiting", "F13", outcome{"leaked", []string{"job", "handle"}}, closed, closed},
-		{"restart", "F14", closed, closed, closed},
+		{"restart", "F14", outcome{"closed", []string{"cleared job"}}, closed, closed},
 		{"viewers", "F15", outcome{"leaked", []string{"job", "socket"}}, closed, closed},
 	}
 	for _, c := range cases {

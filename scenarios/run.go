@@ -280,6 +280,9 @@ type Report struct {
 	Findings []check.Finding
 	// Faults is what the faults did; nil when the run had none.
 	Faults *FaultReport
+	// Died is the error that killed the simulated process, if one escaped
+	// to the async exception hook; the run stopped there.
+	Died string
 	// Ledger is the violations of the ledger's checks, in the order
 	// seen; nil when the run kept no ledger or it found nothing.
 	Ledger []ledger.Violation
@@ -321,7 +324,7 @@ func Run(p Params) (*Report, error) {
 	if p.Duration < 0 {
 		return nil, fmt.Errorf("scenarios: duration must be positive, got %v", p.Duration)
 	}
-	if sc.Faults != "" && len(p.Faults) == 0 && p.Random == nil {
+	if sc.Faults != "" && p.Faults == nil && p.Random == nil {
 		own, err := fault.Parse(sc.Faults)
 		if err != nil {
 			panic("scenarios: scenario " + sc.Name + " has a malformed plan: " + err.Error())
@@ -357,8 +360,9 @@ func Execute(p Params, work Workload) (*Report, error) {
 	rep := &Report{Params: p, Start: s.Now(), Solves: work.Solves()}
 	sys.start(work, &rep.Analyses)
 	var inj *fault.Injector
-	if len(p.Faults) > 0 || p.Random != nil {
+	if p.Faults != nil || p.Random != nil {
 		inj = fault.New(s, p.Faults, p.Random)
+		inj.Until = p.Duration
 		inj.Attach(sys.target())
 	}
 
@@ -375,16 +379,28 @@ func Execute(p Params, work Workload) (*Report, error) {
 	}
 	rep.Events = out.Events
 	rep.End = s.Now()
-	switch out.Reason {
-	case sim.EventBudget:
+	if out.Reason == sim.EventBudget {
 		return nil, fmt.Errorf("%w: %v (raise --max-events, or shorten --duration)", ErrBudget, out.Err)
-	case sim.Fatal:
-		return nil, fmt.Errorf("scenarios: the simulated process died: %v", out.Err)
 	}
 	rep.Drained = out.Reason == sim.Idle
+	if out.Reason == sim.Fatal {
+		// An error escaped Lwt.async: the real process prints it and
+		// exits (LW5). The run ends there, and what it left is reported.
+		rep.Died = out.Err.Error()
+	}
 	sys.Proc.Collect()
 	rep.Snapshot = sys.Proc.Snapshot()
 	rep.Verdict = check.Invariant(rep.Snapshot)
+	if rep.Died != "" {
+		rep.Verdict.Holds = false
+		rep.Verdict.Violations = append([]check.Violation{{Job: "process", Reason: "the process died: " + rep.Died}},
+			rep.Verdict.Violations...)
+	}
+	if n, cleared := sys.Restarts(); n > 0 && cleared > 0 {
+		rep.Verdict.Holds = false
+		rep.Verdict.Violations = append(rep.Verdict.Violations, check.Violation{Job: "process", Reason: fmt.Sprintf(
+			"%d jobs cleared from the table by restarts without being closed; their log files stay on disk", cleared)})
+	}
 	rep.Ledger = sys.LedgerViolations()
 
 	var trace []fault.Firing

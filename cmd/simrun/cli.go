@@ -335,7 +335,7 @@ func newListCommand(stdout io.Writer) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
 			for _, sc := range scenarios.Scenarios() {
-				fmt.Fprintf(tw, "scenario\t%s\t%s (%s)\n", sc.Name, sc.Summary, shortDuration(sc.Duration))
+				fmt.Fprintf(tw, "scenario\t%s\t%s (%s)\n", sc.Name, sc.Summary, fault.FormatDuration(sc.Duration))
 			}
 			for _, d := range scenarios.Designs() {
 				fmt.Fprintf(tw, "design\t%s\t%s\n", d.Name, d.Summary)
@@ -351,10 +351,10 @@ func repro(rep *scenarios.Report) string {
 	p := rep.Params
 	args := []string{"simrun",
 		"--scenario", p.Scenario, "--design", p.Design,
-		"--seed", fmt.Sprint(p.Seed), "--duration", shortDuration(p.Duration),
+		"--seed", fmt.Sprint(p.Seed), "--duration", fault.FormatDuration(p.Duration),
 	}
 	if p.Drain != scenarios.DefaultDrain {
-		args = append(args, "--drain", shortDuration(p.Drain))
+		args = append(args, "--drain", fault.FormatDuration(p.Drain))
 	}
 	if p.LogMode != model.Transient {
 		args = append(args, "--log-mode", p.LogMode.String())
@@ -390,17 +390,4 @@ func shellWord(s string) string {
 		return s
 	}
 	return shellQuote(s)
-}
-
-// shortDuration writes d as Go's time.Duration does, without the zero
-// units at its end: 72h rather than 72h0m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jobsim/jobsim/fault"
 	"github.com/jobsim/jobsim/ledger"
 	"github.com/jobsim/jobsim/model"
 	"github.com/jobsim/jobsim/scenarios"
@@ -136,7 +137,7 @@ func writeJSON(w io.Writer, rep *scenarios.Report, cmdline string) error {
 	out := jsonReport{
 		Scenario: rep.Params.Scenario, Design: rep.Params.Design, Seed: rep.Params.Seed,
 		Start: rep.Start, End: rep.End,
-		Duration: shortDuration(rep.Params.Duration), Drain: shortDuration(rep.Params.Drain),
+		Duration: fault.FormatDuration(rep.Params.Duration), Drain: fault.FormatDuration(rep.Params.Drain),
 		Drained: rep.Drained, Events: rep.Events,
 		Analyses: jsonAnalyses(rep.Analyses), Solves: rep.Solves,
 		Jobs: jsonJobCounts{Created: snap.Created, Closed: snap.Closed, Open: len(snap.Jobs),
@@ -175,7 +176,7 @@ func writeJSON(w io.Writer, rep *scenarios.Report, cmdline string) error {
 		}
 		for _, f := range fr.Trace {
 			jf.Fired = append(jf.Fired, jsonFiring{
-				At: shortDuration(f.At), Step: f.Step, Fault: f.Fault.String(), Pass: f.Pass, Detail: f.Detail, Job: f.Job,
+				At: fault.FormatDuration(f.At), Step: f.Step, Fault: f.Fault.String(), Pass: f.Pass, Detail: f.Detail, Job: f.Job,
 			})
 		}
 		for _, sc := range fr.Coverage.Sites {
@@ -190,9 +191,9 @@ func writeJSON(w io.Writer, rep *scenarios.Report, cmdline string) error {
 		jl := &jsonLedger{Checks: checks.Names(), Holds: len(rep.Ledger) == 0, Violations: []jsonBreach{}}
 		for _, v := range rep.Ledger {
 			b := jsonBreach{Check: v.Check.String(), Resource: v.Resource, Job: v.Job, Breach: v.Breach,
-				SeenAt: shortDuration(v.Seen.At), SeenStep: v.Seen.Step, Text: v.String()}
+				SeenAt: fault.FormatDuration(v.Seen.At), SeenStep: v.Seen.Step, Text: v.String()}
 			if v.Taken != (ledger.Event{}) {
-				b.TakenAt, b.TakenStep = shortDuration(v.Taken.At), v.Taken.Step
+				b.TakenAt, b.TakenStep = fault.FormatDuration(v.Taken.At), v.Taken.Step
 			}
 			jl.Violations = append(jl.Violations, b)
 		}
@@ -224,7 +225,7 @@ func writeText(w io.Writer, rep *scenarios.Report, limit int, cmdline string) er
 	fmt.Fprintf(&b, "jobsim: scenario %s, design %s, seed %d\n", p.Scenario, p.Design, p.Seed)
 	fmt.Fprintf(&b, "virtual time %s to %s (arrivals for %s, then drain up to %s); %d events\n",
 		rep.Start.Format(time.DateTime), rep.End.Format(time.DateTime),
-		shortDuration(p.Duration), shortDuration(p.Drain), rep.Events)
+		fault.FormatDuration(p.Duration), fault.FormatDuration(p.Drain), rep.Events)
 	if !rep.Drained {
 		b.WriteString("drain: work was still pending when the drain ended\n")
 	}
@@ -327,7 +328,7 @@ func writeFaults(b *strings.Builder, rep *scenarios.Report, limit int) {
 				fmt.Fprintf(b, "  … %d more\n", len(fr.Trace)-limit)
 				break
 			}
-			fmt.Fprintf(b, "  +%s  %s", shortDuration(f.At), f.Fault)
+			fmt.Fprintf(b, "  +%s  %s", fault.FormatDuration(f.At), f.Fault)
 			if f.Detail != "" {
 				fmt.Fprintf(b, "  (%s)", f.Detail)
 			}
