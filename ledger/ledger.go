@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jobsim/jobsim/fault"
 	"github.com/jobsim/jobsim/model"
 )
 
@@ -16,7 +17,7 @@ type Event struct {
 }
 
 func (e Event) String() string {
-	return fmt.Sprintf("+%s (step %d)", shortDuration(e.At), e.Step)
+	return fmt.Sprintf("+%s (step %d)", fault.FormatDuration(e.At), e.Step)
 }
 
 // Violation is one breach of a check.
@@ -46,7 +47,7 @@ func (v Violation) String() string {
 		}
 		fmt.Fprintf(&b, ", taken for %s at %s", who, v.Taken)
 	}
-	fmt.Fprintf(&b, ": %s; seen after step %d at +%s", v.Breach, v.Seen.Step, shortDuration(v.Seen.At))
+	fmt.Fprintf(&b, ": %s; seen after step %d at +%s", v.Breach, v.Seen.Step, fault.FormatDuration(v.Seen.At))
 	return b.String()
 }
 
@@ -375,17 +376,4 @@ func holderName(h model.Holder) string {
 		return "process"
 	}
 	return h.HolderName()
-}
-
-// shortDuration writes d as time.Duration does, without zero units at its
-// end: 2h rather than 2h0m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

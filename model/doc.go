@@ -25,8 +25,8 @@
 //
 // Everything runs on a sim.Sim: model code is written with the kernel's
 // Lwt-style promises and never blocks. The rules each type follows are
-// those of jobsim's specification of the real system, cited by id (SW3,
-// JB15, PL2, OC3 …) in the doc comments and in the tests that pin them.
+// those of docs/RULES.md, cited by id (SW3, JB15, PL2, OC3 …) in the doc
+// comments and in the tests that pin them.
 //
 // Errors that the real system raises with a fixed text ("Switch already
 // off!", "Job.start called twice!") keep that text exactly, capitals and

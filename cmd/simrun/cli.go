@@ -113,7 +113,7 @@ and then fires with probability FIRE each time the run passes the site, all
 drawn from the seed. A run with faults prints the explicit plan that replays
 it exactly.
 
-` + fault.Grammar,
+` + fault.Grammar + "\n\nKinds of fault:\n" + kindTable(),
 		Example: `  simrun                                    # the leak under the module-level design
   simrun --scenario leak --design per-call  # the same workload under the fix
   simrun --seed 7 --duration 24h --format json
@@ -146,7 +146,7 @@ it exactly.
 	f.Uint64Var(&o.maxEvents, "max-events", scenarios.DefaultMaxEvents, "stop with exit status 3 after this many events")
 	f.StringVar(&o.format, "format", "text", "output format: text or json")
 	f.IntVar(&o.limit, "limit", 10, "rows shown in the /jobs listing and the violations (0 shows all; text only)")
-	f.StringVar(&o.faults, "faults", "", "fault plan: explicit (see below), or random[:ENABLE:FIRE[:KINDS]]")
+	f.StringVar(&o.faults, "faults", "", "fault plan: explicit (grammar above; replaces a scenario's own plan), or random[:ENABLE:FIRE[:KINDS]]")
 	f.StringVar(&o.faultsFile, "faults-file", "", "read an explicit fault plan from `FILE`, one fault a line")
 	f.BoolVar(&o.noHeal, "no-heal", false, "leave lasting faults in force through the drain, to show hangs")
 	f.StringVar(&o.logMode, "log-mode", "transient", "how job logs hold descriptors: transient or held")
@@ -156,7 +156,33 @@ it exactly.
 	f.StringVar(&o.replay, "replay", "", "run the case saved in `FILE` (by --save-case or a failing property)")
 
 	root.AddCommand(newListCommand(stdout))
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about simrun or one of its commands",
+		RunE: func(_ *cobra.Command, args []string) error {
+			target, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 || len(args) > 0 && target == root {
+				return usageError{fmt.Errorf("no help for %q (commands: list)", strings.Join(args, " "))}
+			}
+			return target.Help()
+		},
+	})
 	return root
+}
+
+// kindTable lists the kinds of fault, where each fires and what it does.
+func kindTable() string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+	for _, k := range fault.Kinds() {
+		at := strings.Join(k.Sites, ", ")
+		if k.AtTime {
+			at = strings.TrimSuffix("time, "+at, ", ")
+		}
+		fmt.Fprintf(tw, "    %s\t%s\t%s\n", k.Name, at, k.Summary)
+	}
+	tw.Flush()
+	return strings.TrimRight(b.String(), "\n")
 }
 
 // replayConflicts are the flags a replayed case sets itself.
@@ -178,7 +204,7 @@ func (o *runOptions) validate(changed func(name string) bool) error {
 		}
 		return o.readCase()
 	}
-	if err := o.validateRun(); err != nil {
+	if err := o.validateRun(changed); err != nil {
 		return err
 	}
 	o.params = scenarios.Params{
@@ -186,6 +212,10 @@ func (o *runOptions) validate(changed func(name string) bool) error {
 		Duration: o.duration, Drain: o.drain, MaxEvents: o.maxEvents,
 		Faults: o.plan, Random: o.random, NoHeal: o.noHeal,
 		LogMode: o.mode, Checks: o.checks,
+	}
+	if o.params.Duration == 0 {
+		sc, _ := scenarios.Lookup(o.scenario) // checked by validateRun
+		o.params.Duration = sc.Duration
 	}
 	return nil
 }
@@ -221,8 +251,12 @@ func (o *runOptions) readCase() error {
 	return nil
 }
 
+// maxSpan bounds --duration and --drain: a year of virtual time, past
+// which a run's memory, not its answer, is what grows.
+const maxSpan = 365 * 24 * time.Hour
+
 // validateRun checks the flags of a run that is not replayed.
-func (o *runOptions) validateRun() error {
+func (o *runOptions) validateRun(changed func(string) bool) error {
 	if _, err := scenarios.Lookup(o.scenario); err != nil {
 		return usageError{err}
 	}
@@ -230,10 +264,16 @@ func (o *runOptions) validateRun() error {
 		return usageError{err}
 	}
 	switch {
-	case o.duration < 0:
+	case o.duration < 0 || changed("duration") && o.duration == 0:
 		return usageError{fmt.Errorf("--duration must be positive, got %v", o.duration)}
 	case o.drain <= 0:
 		return usageError{fmt.Errorf("--drain must be positive, got %v", o.drain)}
+	case o.duration > maxSpan || o.drain > maxSpan:
+		return usageError{fmt.Errorf("--duration and --drain are at most %s each", fault.FormatDuration(maxSpan))}
+	case changed("faults") && changed("faults-file"):
+		return usageError{errors.New("give --faults or --faults-file, not both")}
+	case changed("faults-file") && o.faultsFile == "":
+		return usageError{errors.New("--faults-file needs a file name")}
 	}
 	mode, err := model.ParseLogMode(o.logMode)
 	if err != nil {
@@ -249,39 +289,41 @@ func (o *runOptions) validateRun() error {
 			return usageError{errors.New("--ledger-skip leaves no check to keep")}
 		}
 	}
-	return o.parseFaults()
+	if err := o.parseFaults(); err != nil {
+		return err
+	}
+	if o.plan == nil && o.random == nil && (changed("faults") || changed("faults-file")) {
+		o.plan = fault.Plan{} // a plan was given, with no fault in it
+	}
+	return nil
 }
 
-// parseFaults reads --faults and --faults-file into a plan and a random
-// plan; an explicit plan from both is their concatenation.
+// parseFaults reads --faults or --faults-file into a plan or a random
+// plan.
 func (o *runOptions) parseFaults() error {
-	var srcs []string
-	if strings.HasPrefix(o.faults, "random") {
+	src, name := o.faults, ""
+	switch {
+	case strings.HasPrefix(o.faults, "random"):
 		r, err := fault.ParseRandom(o.faults)
 		if err != nil {
 			return usageError{err}
 		}
 		o.random = r
-	} else if o.faults != "" {
-		srcs = append(srcs, o.faults)
-	}
-	if o.faultsFile != "" {
+		return nil
+	case o.faultsFile != "":
 		b, err := os.ReadFile(o.faultsFile)
 		if err != nil {
 			return usageError{fmt.Errorf("--faults-file: %w", err)}
 		}
-		srcs = append(srcs, string(b))
+		src, name = string(b), fmt.Sprintf("%q: ", o.faultsFile)
+	case o.faults == "":
+		return nil
 	}
-	for i, src := range srcs {
-		plan, err := fault.Parse(src)
-		if err != nil {
-			if i == len(srcs)-1 && o.faultsFile != "" {
-				err = fmt.Errorf("%s: %w", o.faultsFile, err)
-			}
-			return usageError{err}
-		}
-		o.plan = append(o.plan, plan...)
+	plan, err := fault.Parse(src)
+	if err != nil {
+		return usageError{fmt.Errorf("%s%w", name, err)}
 	}
+	o.plan = plan
 	return nil
 }
 
@@ -291,6 +333,9 @@ func runOnce(w io.Writer, o runOptions) (holds bool, err error) {
 		rep, err = scenarios.Execute(o.params, o.work)
 	} else {
 		rep, err = scenarios.Run(o.params)
+	}
+	if errors.Is(err, scenarios.ErrBudget) {
+		return false, fmt.Errorf("%w; replay: %s", err, repro(&scenarios.Report{Params: o.params}))
 	}
 	if err != nil {
 		return false, err
@@ -365,14 +410,36 @@ func repro(rep *scenarios.Report) string {
 			args = append(args, "--ledger-skip", skip.String())
 		}
 	}
+	if rep.Faults == nil && (p.Faults != nil || p.Random != nil) {
+		// The run did not get as far as a report of its faults.
+		args = append(args, "--faults", shellQuote(givenFaults(p)))
+	}
 	if rep.Faults != nil {
 		if p.NoHeal {
 			args = append(args, "--no-heal")
 		}
-		args = append(args, "--faults", shellQuote(rep.Faults.Replay.String()))
+		plan := rep.Faults.Replay.String()
+		if len(plan) > maxPlanArg {
+			// Too long for one argument of a command line: save the case.
+			return strings.Join(args, " ") + " --faults " + shellQuote(givenFaults(p)) +
+				" --save-case CASE, then simrun --replay CASE (the plan that fired is too long for a command line)"
+		}
+		args = append(args, "--faults", shellQuote(plan))
 	}
 	return strings.Join(args, " ")
 }
+
+// givenFaults is the fault plan the run was given, explicit or random.
+func givenFaults(p scenarios.Params) string {
+	if p.Random != nil {
+		return p.Random.String()
+	}
+	return p.Faults.String()
+}
+
+// maxPlanArg is the longest plan the replay command carries itself;
+// Linux refuses a single argument of more than 128 KiB.
+const maxPlanArg = 64 << 10
 
 // shellQuote quotes s for a POSIX shell.
 func shellQuote(s string) string {

@@ -189,7 +189,7 @@ func TestFaultPlanFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte("worker-lost@2h\nworker-lost@soon\n"), 0o644))
 	_, errOut, status := simrun(t, "--faults-file", bad)
 	assert.Equal(t, exitUsage, status)
-	assert.Equal(t, "simrun: "+bad+": parse fault plan: 2:13: worker-lost cannot fire at site \"soon\" (valid: a time, solve)\n", errOut)
+	assert.Equal(t, "simrun: \""+bad+"\": parse fault plan: 2:13: worker-lost cannot fire at site \"soon\" (valid: a time, solve)\n", errOut)
 }
 
 // A run with random faults prints a replay command with the explicit

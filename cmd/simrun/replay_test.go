@@ -41,7 +41,7 @@ func TestPropertyFailureReplaysInSimrun(t *testing.T) {
 			assert.Equal(t, exitViolated, status, "%s: exit status", m[1])
 
 			want := found.Shrunk.Violations[0].String()
-			assert.Contains(t, out, "VIOLATED: "+itoa(len(found.Shrunk.Violations))+" violations\n  "+want+"\n",
+			assert.Contains(t, out, "VIOLATED: "+plural(len(found.Shrunk.Violations), "violation")+"\n  "+want+"\n",
 				"%s shows the property's first violation", m[1])
 			assert.Contains(t, out, "\nreplay: "+m[1]+"\n", "the replay prints itself")
 		})

@@ -24,6 +24,7 @@ type jsonReport struct {
 	Duration  string          `json:"duration"`
 	Drain     string          `json:"drain"`
 	Drained   bool            `json:"drained"`
+	Died      string          `json:"died,omitempty"`
 	Events    uint64          `json:"events"`
 	Analyses  jsonAnalyses    `json:"analyses"`
 	Solves    int             `json:"solves"`
@@ -138,7 +139,7 @@ func writeJSON(w io.Writer, rep *scenarios.Report, cmdline string) error {
 		Scenario: rep.Params.Scenario, Design: rep.Params.Design, Seed: rep.Params.Seed,
 		Start: rep.Start, End: rep.End,
 		Duration: fault.FormatDuration(rep.Params.Duration), Drain: fault.FormatDuration(rep.Params.Drain),
-		Drained: rep.Drained, Events: rep.Events,
+		Drained: rep.Drained, Died: rep.Died, Events: rep.Events,
 		Analyses: jsonAnalyses(rep.Analyses), Solves: rep.Solves,
 		Jobs: jsonJobCounts{Created: snap.Created, Closed: snap.Closed, Open: len(snap.Jobs),
 			Running: running, Ready: ready},
@@ -226,7 +227,9 @@ func writeText(w io.Writer, rep *scenarios.Report, limit int, cmdline string) er
 	fmt.Fprintf(&b, "virtual time %s to %s (arrivals for %s, then drain up to %s); %d events\n",
 		rep.Start.Format(time.DateTime), rep.End.Format(time.DateTime),
 		fault.FormatDuration(p.Duration), fault.FormatDuration(p.Drain), rep.Events)
-	if !rep.Drained {
+	if rep.Died != "" {
+		fmt.Fprintf(&b, "the OCurrent process died: %s escaped to Lwt's async exception hook; the run stops here\n", rep.Died)
+	} else if !rep.Drained {
 		b.WriteString("drain: work was still pending when the drain ended\n")
 	}
 
@@ -257,7 +260,7 @@ func writeText(w io.Writer, rep *scenarios.Report, limit int, cmdline string) er
 
 	// Counts.
 	a := rep.Analyses
-	fmt.Fprintf(&b, "\nanalyses: %d arrived, %d succeeded, %d failed, %d unfinished (%d solves)\n",
+	fmt.Fprintf(&b, "\nanalyses: %d arrived, %d succeeded, %d failed, %d unfinished (%d solves planned)\n",
 		a.Arrived, a.Succeeded, a.Failed, a.Unfinished, rep.Solves)
 	fmt.Fprintf(&b, "jobs: %d created, %d closed, %d open (%d running, %d ready)\n",
 		snap.Created, snap.Closed, len(snap.Jobs), running, ready)
@@ -275,7 +278,7 @@ func writeText(w io.Writer, rep *scenarios.Report, limit int, cmdline string) er
 		b.WriteString("\ninvariant: holds: every job created was closed\n")
 	} else {
 		vs := rep.Verdict.Violations
-		fmt.Fprintf(&b, "\ninvariant: VIOLATED: %d violations\n", len(vs))
+		fmt.Fprintf(&b, "\ninvariant: VIOLATED: %s\n", plural(len(vs), "violation"))
 		for i, v := range vs {
 			if limit > 0 && i == limit {
 				fmt.Fprintf(&b, "  … %d more\n", len(vs)-limit)
@@ -304,7 +307,7 @@ func writeLedger(b *strings.Builder, rep *scenarios.Report, limit int) {
 		b.WriteString("holds: every count agreed, everything taken was given back\n")
 		return
 	}
-	fmt.Fprintf(b, "VIOLATED: %d violations\n", len(rep.Ledger))
+	fmt.Fprintf(b, "VIOLATED: %s\n", plural(len(rep.Ledger), "violation"))
 	for i, v := range rep.Ledger {
 		if limit > 0 && i == limit {
 			fmt.Fprintf(b, "  … %d more\n", len(rep.Ledger)-limit)
@@ -320,7 +323,8 @@ func writeFaults(b *strings.Builder, rep *scenarios.Report, limit int) {
 	if fr := rep.Faults; fr != nil {
 		fmt.Fprintf(b, "\nfaults: %d fired", len(fr.Trace))
 		if fr.Restarts > 0 {
-			fmt.Fprintf(b, "; %d restarts cleared %d jobs from the table, their logs left on disk", fr.Restarts, fr.Cleared)
+			fmt.Fprintf(b, "; %s cleared %s from the table, their logs left on disk",
+				plural(fr.Restarts, "restart"), plural(fr.Cleared, "job"))
 		}
 		b.WriteString("\n")
 		for i, f := range fr.Trace {
@@ -374,4 +378,12 @@ func writeFaults(b *strings.Builder, rep *scenarios.Report, limit int) {
 		}
 		b.WriteString("\n")
 	}
+}
+
+// plural writes n and the word, with an s unless n is 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
