@@ -560,6 +560,36 @@ func smPick(t *rapid.T, n int, label string) int {
 	return rapid.IntRange(0, n-1).Draw(t, label)
 }
 
+// pickSwitch draws a switch: mostly one that is not Off, where the work
+// goes on, and now and then any switch, so that requests and jobs also
+// meet Off switches (JB1, JB16).
+func (h *smHarness) pickSwitch(t *rapid.T) int {
+	var live []int
+	for i, sw := range h.ref.switches {
+		if sw.state != Off {
+			live = append(live, i)
+		}
+	}
+	if len(live) == 0 || rapid.IntRange(0, 3).Draw(t, "any_switch") == 0 {
+		return smPick(t, len(h.sws), "switch")
+	}
+	return live[smPick(t, len(live), "live_switch")]
+}
+
+// pickJob draws a job: mostly an open one, now and then any.
+func (h *smHarness) pickJob(t *rapid.T) int {
+	var open []int
+	for n, j := range h.ref.jobs {
+		if !j.closed {
+			open = append(open, n)
+		}
+	}
+	if len(open) == 0 || rapid.IntRange(0, 3).Draw(t, "any_job") == 0 {
+		return smPick(t, len(h.jobs), "job")
+	}
+	return open[smPick(t, len(open), "open_job")]
+}
+
 func (h *smHarness) newSwitch(t *rapid.T, off bool) {
 	label := fmt.Sprintf("sw%d", len(h.sws))
 	t.Logf("new switch %s (off: %v)", label, off)
@@ -712,15 +742,15 @@ func TestSW_StateMachine(t *testing.T) {
 				h.newSwitch(t, rapid.IntRange(0, 3).Draw(t, "create_off") == 0)
 			},
 			"add_hook_or_fail": func(t *rapid.T) {
-				i := smPick(t, len(h.sws), "switch")
+				i := h.pickSwitch(t)
 				h.addHookOrFail(t, i, smHookOutcome(t, false))
 			},
 			"add_failing_hook": func(t *rapid.T) {
-				i := smPick(t, len(h.sws), "switch")
+				i := h.pickSwitch(t)
 				h.addHookOrFail(t, i, smHookOutcome(t, true))
 			},
 			"add_hook_or_exec": func(t *rapid.T) {
-				i := smPick(t, len(h.sws), "switch")
+				i := h.pickSwitch(t)
 				o := smHookOutcome(t, rapid.IntRange(0, 3).Draw(t, "fails") == 0)
 				name, fn, ref := h.userHook(i, o)
 				t.Logf("sw%d.AddHookOrExec(%s: %+v)", i, name, o)
@@ -729,7 +759,7 @@ func TestSW_StateMachine(t *testing.T) {
 				h.track(what, got, h.ref.addHookOrExec(h.ref.switches[i], ref))
 			},
 			"turn_off": func(t *rapid.T) {
-				h.turnOff(t, smPick(t, len(h.sws), "switch"))
+				h.turnOff(t, h.pickSwitch(t))
 			},
 			"advance": func(t *rapid.T) {
 				h.advance(t, time.Duration(rapid.IntRange(1, 4).Draw(t, "seconds"))*time.Second)
@@ -791,7 +821,7 @@ func TestPL_StateMachine(t *testing.T) {
 				h.newSwitch(t, false)
 			},
 			"request": func(t *rapid.T) {
-				i := smPick(t, len(h.sws), "switch")
+				i := h.pickSwitch(t)
 				prio := Low
 				if rapid.Bool().Draw(t, "high") {
 					prio = High
@@ -817,7 +847,7 @@ func TestPL_StateMachine(t *testing.T) {
 				h.ref.cancelRequest(requests[n].ref)
 			},
 			"turn_off": func(t *rapid.T) {
-				turnOff(t, smPick(t, len(h.sws), "switch"))
+				turnOff(t, h.pickSwitch(t))
 			},
 			"turn_off_holder": func(t *rapid.T) {
 				var held []int
@@ -829,7 +859,7 @@ func TestPL_StateMachine(t *testing.T) {
 				turnOff(t, held[smPick(t, len(held), "holder")])
 			},
 			"slow_hook": func(t *rapid.T) {
-				i := smPick(t, len(h.sws), "switch")
+				i := h.pickSwitch(t)
 				secs := rapid.IntRange(1, 3).Draw(t, "hook_delay_s")
 				h.addHookOrFail(t, i, smOutcome{delay: time.Duration(secs) * time.Second})
 			},
@@ -888,25 +918,39 @@ func smJobID(hhmmss, label string) *regexp.Regexp {
 	return regexp.MustCompile("^2026-06-02/" + hhmmss + "-" + regexp.QuoteMeta(label) + "-[0-9a-f]{6}$")
 }
 
-// TestJB_StateMachine creates jobs on up to four switches, writes to their
+// TestJB_StateMachine creates jobs on up to eight switches, writes to their
 // logs, starts them on a Local pool of one or two slots, cancels them and
 // turns their switches off, and checks JB1–JB16 after every step.
 func TestJB_StateMachine(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		h := newSMHarness()
 		h.withPool(rapid.IntRange(1, 2).Draw(t, "capacity"))
-		h.newSwitch(t, false)
+		for range 2 {
+			h.newSwitch(t, false)
+		}
 		lines := 0
+		startWith := func(t *rapid.T, n int) {
+			t.Logf("StartWith(j%d)", n)
+			got := StartWith[sim.Unit](h.jobs[n], h.lp, Average)
+			what := fmt.Sprintf("StartWith(j%d) at %v", n, h.ref.now)
+			h.track(what, got, h.ref.startWith(h.ref.jobs[n]))
+		}
 
 		t.Repeat(map[string]func(*rapid.T){
 			"new_switch": func(t *rapid.T) {
-				if len(h.sws) == 4 {
-					t.Skip("four switches already")
+				if len(h.sws) == 8 {
+					t.Skip("eight switches already")
 				}
 				h.newSwitch(t, rapid.IntRange(0, 3).Draw(t, "create_off") == 0)
 			},
 			"create_job": func(t *rapid.T) {
-				i := smPick(t, len(h.sws), "switch")
+				// Often on a switch of its own, as OCurrent's jobs are.
+				i := len(h.sws)
+				if i < 8 && rapid.Bool().Draw(t, "own_switch") {
+					h.newSwitch(t, false)
+				} else {
+					i = h.pickSwitch(t)
+				}
 				prio := Low
 				if rapid.Bool().Draw(t, "high") {
 					prio = High
@@ -928,24 +972,21 @@ func TestJB_StateMachine(t *testing.T) {
 				require.NoError(t, err, "NewJob(sw%d)", i)
 				require.Empty(t, j.Log(), "log after creation (JB3)")
 				h.jobs = append(h.jobs, j)
+				if rapid.Bool().Draw(t, "start_now") {
+					startWith(t, len(h.jobs)-1)
+				}
 			},
 			"write_log": func(t *rapid.T) {
-				n := smPick(t, len(h.jobs), "job")
+				n := h.pickJob(t)
 				lines++
 				msg := fmt.Sprintf("line %d", lines)
 				t.Logf("j%d.Logf(%q)", n, msg)
 				require.NoError(t, h.jobs[n].Logf("%s", msg), "j%d.Logf (JB5)", n)
 				h.ref.logf(h.ref.jobs[n], msg)
 			},
-			"start_with": func(t *rapid.T) {
-				n := smPick(t, len(h.jobs), "job")
-				t.Logf("StartWith(j%d)", n)
-				got := StartWith[sim.Unit](h.jobs[n], h.lp, Average)
-				what := fmt.Sprintf("StartWith(j%d) at %v", n, h.ref.now)
-				h.track(what, got, h.ref.startWith(h.ref.jobs[n]))
-			},
+			"start_with": func(t *rapid.T) { startWith(t, h.pickJob(t)) },
 			"cancel": func(t *rapid.T) {
-				n := smPick(t, len(h.jobs), "job")
+				n := h.pickJob(t)
 				reason := rapid.SampledFrom([]string{
 					"Cancelled by user",
 					"Auto-cancelling job because it is no longer needed",
@@ -955,7 +996,19 @@ func TestJB_StateMachine(t *testing.T) {
 				h.ref.cancel(h.ref.jobs[n], reason)
 			},
 			"turn_off": func(t *rapid.T) {
-				h.turnOff(t, smPick(t, len(h.sws), "switch"))
+				h.turnOff(t, h.pickSwitch(t))
+			},
+			"finish_running_job": func(t *rapid.T) {
+				// A job's work is done: its switch is turned off, which
+				// frees its slot for the jobs waiting (JB9, JB15).
+				var running []int
+				for n, j := range h.ref.jobs {
+					if j.started && !j.closed {
+						running = append(running, n)
+					}
+				}
+				n := running[smPick(t, len(running), "running_job")]
+				h.turnOff(t, slices.Index(h.ref.switches, h.ref.jobs[n].sw))
 			},
 			"advance": func(t *rapid.T) {
 				h.advance(t, time.Duration(rapid.IntRange(1, 90).Draw(t, "seconds"))*time.Second)
