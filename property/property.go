@@ -6,10 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"pgregory.net/rapid"
 
+	"github.com/jobsim/jobsim/fault"
 	"github.com/jobsim/jobsim/ledger"
 	"github.com/jobsim/jobsim/model"
 	"github.com/jobsim/jobsim/scenarios"
@@ -161,7 +161,7 @@ func (f *Failure) Message() string {
 		fmt.Fprintf(&b, "ledger: %d %s, the first: %s\n", n, plural(n, "violation", "violations"), f.Violations[0])
 	}
 	fmt.Fprintf(&b, "case: design %s, seed %d, arrivals for %s, then healed and drained; %s\n",
-		f.Params.Design, f.Params.Seed, shortDuration(f.Params.Duration), f.Case)
+		f.Params.Design, f.Params.Seed, fault.FormatDuration(f.Params.Duration), f.Case)
 	fmt.Fprintf(&b, "replay: %s", f.Replay())
 	return b.String()
 }
@@ -176,9 +176,9 @@ func (c Case) String() string {
 	for _, a := range c.Workload {
 		var ds []string
 		for _, s := range a.Analysis.Solves {
-			ds = append(ds, s.Kind+" "+shortDuration(s.Duration))
+			ds = append(ds, s.Kind+" "+fault.FormatDuration(s.Duration))
 		}
-		fmt.Fprintf(&b, "; +%s %s (%s)", shortDuration(a.At), a.Analysis.Repo, strings.Join(ds, ", "))
+		fmt.Fprintf(&b, "; +%s %s (%s)", fault.FormatDuration(a.At), a.Analysis.Repo, strings.Join(ds, ", "))
 	}
 	if len(c.Faults) == 0 {
 		b.WriteString("; no faults")
@@ -189,19 +189,6 @@ func (c Case) String() string {
 		fmt.Fprintf(&b, "; %s logs", c.LogMode)
 	}
 	return b.String()
-}
-
-// shortDuration writes d as time.Duration does, without zero units at
-// its end: 2h rather than 2h0m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 func plural(n int, one, many string) string {
