@@ -74,6 +74,7 @@ type FDTable struct {
 	Base  int
 	open  [fdKinds]int
 	peak  int
+	peaks [fdKinds]int // the most of each kind open at once
 }
 
 // Open takes one descriptor of kind, or fails with ErrTooManyOpenFiles.
@@ -82,6 +83,7 @@ func (t *FDTable) Open(kind FDKind) error {
 		return ErrTooManyOpenFiles
 	}
 	t.open[kind]++
+	t.peaks[kind] = max(t.peaks[kind], t.open[kind])
 	if n := t.InUse(); n > t.peak {
 		t.peak = n
 	}
@@ -108,6 +110,9 @@ func (t *FDTable) InUse() int {
 
 // OpenOf returns how many descriptors of kind are open.
 func (t *FDTable) OpenOf(kind FDKind) int { return t.open[kind] }
+
+// PeakOf returns the most descriptors of kind that were open at once.
+func (t *FDTable) PeakOf(kind FDKind) int { return t.peaks[kind] }
 
 // Peak returns the most descriptors that were open at once, Base
 // included.

@@ -171,6 +171,7 @@ func (p *Process) NewJobFor(owner *Job, sw *Switch, label string, config *Config
 		config: config, logOpen: true, owner: owner}
 	p.jobs[j.id] = j
 	p.created++
+	p.createdOf[label]++
 	p.gauge++
 	if l := p.Ledger; l != nil {
 		l.Acquire(Resource{Kind: ResJob, Key: j, Holder: p}, j)

@@ -41,13 +41,14 @@ type Process struct {
 	// its return; see Ledger. Set it before the first job is created.
 	Ledger Ledger
 
-	jobs    map[string]*Job // the jobs table; only closing removes a job
-	created int
-	closed  int
-	gauge   int
-	plog    []string
-	handles int // capability handles handed out and not yet released
-	viewers int // log streams open
+	jobs      map[string]*Job // the jobs table; only closing removes a job
+	created   int
+	createdOf map[string]int // jobs created, by label
+	closed    int
+	gauge     int
+	plog      []string
+	handles   int // capability handles handed out and not yet released
+	viewers   int // log streams open
 
 	stopped bool // the process has exited; see Stop
 	cleared int  // jobs in the table when it stopped
@@ -58,6 +59,7 @@ type Process struct {
 	switchSeq   int
 	hookSeq     uint64    // hooks pushed while a ledger watched, for their keys
 	switches    switchSet // switches with hooks on their stack
+	peakHooks   int       // the largest any switch's hook stack has been
 	dropped     []*Switch // switches nothing references any more (SW7)
 }
 
@@ -73,7 +75,7 @@ func NewProcess(s *sim.Sim) *Process {
 	return &Process{
 		Sim:  s,
 		FDs:  FDTable{Limit: DefaultFDLimit, Base: DefaultBaseFDs},
-		jobs: map[string]*Job{},
+		jobs: map[string]*Job{}, createdOf: map[string]int{},
 	}
 }
 
@@ -139,6 +141,24 @@ func (p *Process) ProcessLog() []string { return slices.Clone(p.plog) }
 
 // Gauge returns the ocurrent_core_active_jobs gauge.
 func (p *Process) Gauge() int { return p.gauge }
+
+// OpenCount returns how many jobs are in the table: len(OpenJobs()),
+// without building the list.
+func (p *Process) OpenCount() int { return len(p.jobs) }
+
+// Hooks returns how many hooks all switches hold on their stacks, at a
+// cost of one step per switch that holds any.
+func (p *Process) Hooks() int {
+	n := 0
+	for sw := range p.switches {
+		n += len(sw.hooks)
+	}
+	return n
+}
+
+// PeakHooks returns the largest any switch's hook stack has been since
+// the process started.
+func (p *Process) PeakHooks() int { return p.peakHooks }
 
 // LogTimeLayout is the layout of a log line's timestamp (JB4): UTC, with a
 // dot before the seconds.

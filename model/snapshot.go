@@ -1,6 +1,7 @@
 package model
 
 import (
+	"maps"
 	"slices"
 	"time"
 )
@@ -14,6 +15,11 @@ type Snapshot struct {
 	Gauge   int // the ocurrent_core_active_jobs gauge
 	Handles int // capability handles handed out and not released
 	Viewers int // log streams open
+	// CreatedOf counts the jobs created since the process started, by
+	// label.
+	CreatedOf map[string]int
+	// PeakHooks is the largest any switch's hook stack has been.
+	PeakHooks int
 	// Jobs is the jobs table, sorted by id as /jobs lists it.
 	Jobs []JobView
 	// Switches are the switches with hooks on their stack, in creation
@@ -36,6 +42,7 @@ type FDView struct {
 	Limit   int
 	Base    int
 	Log     int // log files open
+	LogPeak int // the most log files open at once
 	Sockets int // viewer sockets open
 	InUse   int // all of them, Base included
 	Peak    int
@@ -75,7 +82,9 @@ func (p *Process) Snapshot() Snapshot {
 	snap.FDs = FDView{
 		Limit: p.FDs.Limit, Base: p.FDs.Base, Log: p.FDs.OpenOf(FDLog),
 		Sockets: p.FDs.OpenOf(FDSocket), InUse: p.FDs.InUse(), Peak: p.FDs.Peak(),
+		LogPeak: p.FDs.PeakOf(FDLog),
 	}
+	snap.CreatedOf, snap.PeakHooks = maps.Clone(p.createdOf), p.peakHooks
 	for _, j := range p.OpenJobs() {
 		snap.Jobs = append(snap.Jobs, j.view())
 	}

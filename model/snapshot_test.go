@@ -24,19 +24,22 @@ func TestSnapshot(t *testing.T) {
 		watch(t, p, leaked)
 
 		snap := p.Snapshot()
-		assert.Equal(t, FDView{Limit: 100, Base: 16, Log: 3, Sockets: 1, InUse: 20, Peak: 20},
+		assert.Equal(t, FDView{Limit: 100, Base: 16, Log: 3, LogPeak: 3, Sockets: 1, InUse: 20, Peak: 20},
 			snap.FDs)
 		assert.Equal(t, Held, snap.LogMode)
 
 		requireFulfilled(t, analyse.TurnOff())
 		snap = p.Snapshot()
-		assert.Equal(t, FDView{Limit: 100, Base: 16, Log: 2, Sockets: 1, InUse: 19, Peak: 20},
+		assert.Equal(t, FDView{Limit: 100, Base: 16, Log: 2, LogPeak: 3, Sockets: 1, InUse: 19, Peak: 20},
 			snap.FDs, "after one job closed: the peak stays")
 
 		requireFulfilled(t, solver.TurnOff())
 		snap = p.Snapshot()
-		assert.Equal(t, FDView{Limit: 100, Base: 16, InUse: 16, Peak: 20}, snap.FDs,
+		assert.Equal(t, FDView{Limit: 100, Base: 16, LogPeak: 3, InUse: 16, Peak: 20}, snap.FDs,
 			"after every job closed")
+		assert.Equal(t, map[string]int{"ci-analyse": 1, "solver-job": 2}, snap.CreatedOf)
+		assert.Equal(t, 0, p.Hooks(), "hooks after every switch turned off")
+		assert.Equal(t, 2, snap.PeakHooks, "solver-remote's stack held two jobs' hooks")
 	})
 
 	t.Run("JB5_disk_in_snapshot", func(t *testing.T) {

@@ -775,12 +775,12 @@ func TestSW_StateMachine(t *testing.T) {
 }
 
 // TestPL_StateMachine makes High and Low requests to a Local pool of one
-// to three slots from up to eight switches, cancels them, turns switches
+// or two slots from up to eight switches, cancels them, turns switches
 // off, some slowly, and checks PL1–PL5 after every step.
 func TestPL_StateMachine(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		h := newSMHarness()
-		h.withPool(rapid.IntRange(1, 3).Draw(t, "capacity"))
+		h.withPool(rapid.IntRange(1, 2).Draw(t, "capacity"))
 		for range 3 {
 			h.newSwitch(t, false)
 		}

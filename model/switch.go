@@ -117,6 +117,7 @@ func (sw *Switch) push(name string, fn Hook, kind ResourceKind, job *Job) {
 	if len(sw.hooks) > sw.peakHook {
 		sw.peakHook = len(sw.hooks)
 	}
+	sw.proc.peakHooks = max(sw.proc.peakHooks, sw.peakHook)
 }
 
 // pop takes the newest hook from the stack, telling the ledger.

@@ -139,8 +139,8 @@ func keptByProcess(b *testing.B, w Workload) int64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var c Counts
-	sys.start(w, &c)
+	var rep Report
+	sys.start(w, &rep)
 	out := s.Run(sim.Budget{Until: p.Duration + DefaultDrain, MaxEvents: DefaultMaxEvents})
 	if out.Reason != sim.Idle {
 		b.Fatalf("live run ended %v: %v", out.Reason, out.Err)

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -98,6 +99,7 @@ type System struct {
 
 	checks  ledger.Checks    // the checks of each process's ledger; none: no ledger
 	ledgers []*ledger.Ledger // one per process, the current one last
+	after   []func()         // what runs after every event, in order
 }
 
 // Solver workers of the deployment: two, of the default capacity (OC8).
@@ -150,7 +152,21 @@ func (sys *System) boot(p *model.Process) {
 func (sys *System) KeepLedger(checks ledger.Checks) {
 	sys.checks = checks
 	sys.keepBooks()
-	sys.Proc.Sim.AfterEvent(func() { sys.ledgers[len(sys.ledgers)-1].AfterEvent() })
+	sys.afterEvent(func() { sys.ledgers[len(sys.ledgers)-1].AfterEvent() })
+}
+
+// afterEvent adds fn to what the simulator calls after every event.
+func (sys *System) afterEvent(fn func()) {
+	sys.after = append(sys.after, fn)
+	if len(sys.after) == 1 {
+		sys.Proc.Sim.AfterEvent(fn)
+		return
+	}
+	sys.Proc.Sim.AfterEvent(func() {
+		for _, f := range sys.after {
+			f()
+		}
+	})
 }
 
 // keepBooks gives the current process a ledger, retiring the last one:
@@ -248,6 +264,9 @@ type Params struct {
 	// Checks are the ledger's checks, run after every event and at the
 	// end; none (the zero value) keeps no ledger, and costs nothing.
 	Checks ledger.Checks
+	// SampleEvery, if positive, samples the process's levels at every
+	// multiple of it into Report.Samples; see Sample.
+	SampleEvery time.Duration
 }
 
 // Defaults for Params.
@@ -286,6 +305,26 @@ type Report struct {
 	// Ledger is the violations of the ledger's checks, in the order
 	// seen; nil when the run kept no ledger or it found nothing.
 	Ledger []ledger.Violation
+	// Latency is, for each analysis that finished (succeeded or failed),
+	// the virtual time from its arrival to its result, in the order they
+	// finished. Analyses that never finished have none.
+	Latency []time.Duration
+	// Samples are the levels sampled every Params.SampleEvery, oldest
+	// first; nil unless it was set.
+	Samples []Sample
+}
+
+// LatencyPercentile returns the q-th quantile (0 < q <= 1) of the
+// analyses' latencies by the nearest-rank method, or zero if no analysis
+// finished.
+func (r *Report) LatencyPercentile(q float64) time.Duration {
+	if len(r.Latency) == 0 {
+		return 0
+	}
+	sorted := slices.Clone(r.Latency)
+	slices.Sort(sorted)
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
 // Holds reports whether the run kept the invariant and, if it kept a
@@ -358,7 +397,11 @@ func Execute(p Params, work Workload) (*Report, error) {
 		sys.KeepLedger(p.Checks)
 	}
 	rep := &Report{Params: p, Start: s.Now(), Solves: work.Solves()}
-	sys.start(work, &rep.Analyses)
+	sys.start(work, rep)
+	var smp *sampler
+	if p.SampleEvery > 0 {
+		smp = sys.sample(p.SampleEvery)
+	}
 	var inj *fault.Injector
 	if p.Faults != nil || p.Random != nil {
 		inj = fault.New(s, p.Faults, p.Random)
@@ -379,6 +422,9 @@ func Execute(p Params, work Workload) (*Report, error) {
 	}
 	rep.Events = out.Events
 	rep.End = s.Now()
+	if smp != nil {
+		rep.Samples = smp.finish()
+	}
 	if out.Reason == sim.EventBudget {
 		return nil, fmt.Errorf("%w: %v (raise --max-events, or shorten --duration)", ErrBudget, out.Err)
 	}
@@ -427,9 +473,11 @@ func cause(trace []fault.Firing, jobs []string) string {
 	return ""
 }
 
-// start schedules every arrival, tallying outcomes into c.
-func (sys *System) start(work Workload, c *Counts) {
+// start schedules every arrival, tallying outcomes and latencies into
+// rep.
+func (sys *System) start(work Workload, rep *Report) {
 	s := sys.Proc.Sim
+	c := &rep.Analyses
 	c.Arrived = len(work)
 	c.Unfinished = len(work)
 	for _, a := range work {
@@ -441,6 +489,7 @@ func (sys *System) start(work Workload, c *Counts) {
 			sim.On(run.Result, func(r model.Result[string], err error) {
 				delete(sys.analyses, run.Job)
 				c.Unfinished--
+				rep.Latency = append(rep.Latency, s.Elapsed()-a.At)
 				if err != nil || r.Err != nil {
 					c.Failed++
 					return

@@ -53,6 +53,7 @@ type runOptions struct {
 	ledgerSkip []string
 	saveCase   string // write the run's case to this file
 	replay     string // run the case in this file
+	plot       string // plot the run's levels over time to this file
 
 	mode   model.LogMode
 	checks ledger.Checks
@@ -153,16 +154,17 @@ it exactly.
 	f.BoolVar(&o.ledger, "ledger", false, "keep the resource ledger: check every resource after every event and at the end")
 	f.StringSliceVar(&o.ledgerSkip, "ledger-skip", nil, "keep the ledger without these `CHECKS` ("+strings.Join(ledger.All.Names(), ", ")+")")
 	f.StringVar(&o.saveCase, "save-case", "", "write the run's case (workload, seed, design, durations, explicit plan) to `FILE`, as JSON")
+	f.StringVar(&o.plot, "plot", "", "plot open jobs, descriptors and hook stacks over virtual time to `FILE` (.svg or .png)")
 	f.StringVar(&o.replay, "replay", "", "run the case saved in `FILE` (by --save-case or a failing property)")
 
-	root.AddCommand(newListCommand(stdout))
+	root.AddCommand(newListCommand(stdout), newCompareCommand(stdout))
 	root.SetHelpCommand(&cobra.Command{
 		Use:   "help [command]",
 		Short: "Help about simrun or one of its commands",
 		RunE: func(_ *cobra.Command, args []string) error {
 			target, rest, err := root.Find(args)
 			if err != nil || len(rest) > 0 || len(args) > 0 && target == root {
-				return usageError{fmt.Errorf("no help for %q (commands: list)", strings.Join(args, " "))}
+				return usageError{fmt.Errorf("no help for %q (commands: list, compare)", strings.Join(args, " "))}
 			}
 			return target.Help()
 		},
@@ -230,7 +232,7 @@ func (o *runOptions) validateCommon() error {
 	case o.limit < 0:
 		return usageError{fmt.Errorf("--limit must be 0 or more, got %d", o.limit)}
 	}
-	return nil
+	return checkPlotFile(o.plot)
 }
 
 // readCase reads the case to replay.
@@ -329,6 +331,9 @@ func (o *runOptions) parseFaults() error {
 
 func runOnce(w io.Writer, o runOptions) (holds bool, err error) {
 	var rep *scenarios.Report
+	if o.plot != "" {
+		o.params.SampleEvery = sampleInterval(o.params.Duration + o.params.Drain)
+	}
 	if o.work != nil {
 		rep, err = scenarios.Execute(o.params, o.work)
 	} else {
@@ -343,6 +348,12 @@ func runOnce(w io.Writer, o runOptions) (holds bool, err error) {
 	if o.saveCase != "" {
 		if err := saveCase(o.saveCase, rep, o.work); err != nil {
 			return false, usageError{fmt.Errorf("--save-case: %w", err)}
+		}
+	}
+	if o.plot != "" {
+		title := fmt.Sprintf("%s, seed %d, %s logs", rep.Params.Scenario, rep.Params.Seed, rep.Params.LogMode)
+		if err := writePlot(o.plot, title, []series{{rep.Params.Design, rep.Samples}}); err != nil {
+			return false, err
 		}
 	}
 	cmdline := repro(rep)

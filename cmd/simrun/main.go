@@ -5,6 +5,7 @@
 //	simrun                                   # the leak, module-level design
 //	simrun --scenario leak --design per-call # the fix
 //	simrun list                              # scenarios and designs
+//	simrun compare --scenario leak           # every design, seeds 1-10, one table
 //	simrun --format json                     # one JSON object
 //
 // Exit status: 0 when the invariant holds, 1 when it is violated, 2 for bad

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/jobsim/jobsim/scenarios"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -36,6 +38,24 @@ func golden(t *testing.T, name, got string) {
 	want, err := os.ReadFile(path)
 	require.NoError(t, err, "missing golden file; run go test ./cmd/simrun -update")
 	assert.Equal(t, string(want), got, "output differs from %s; if the change is intended, run go test ./cmd/simrun -update", path)
+}
+
+// TestGoldenScenarios keeps the text output of every scenario under every
+// design, seed 1, at its defaults.
+func TestGoldenScenarios(t *testing.T) {
+	for _, sc := range scenarios.Scenarios() {
+		if sc.Name == "leak" {
+			continue // TestGoldenLeak
+		}
+		for _, d := range scenarios.Designs() {
+			t.Run(sc.Name+"/"+d.Name, func(t *testing.T) {
+				out, errOut, status := simrun(t, "--scenario", sc.Name, "--design", d.Name, "--seed", "1")
+				assert.Contains(t, []int{exitHolds, exitViolated}, status, "simrun --scenario %s --design %s: exit status", sc.Name, d.Name)
+				assert.Empty(t, errOut)
+				golden(t, "simrun-"+sc.Name+"-"+d.Name+".txt", out)
+			})
+		}
+	}
 }
 
 func TestGoldenLeak(t *testing.T) {

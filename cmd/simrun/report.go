@@ -31,6 +31,9 @@ type jsonReport struct {
 	Jobs      jsonJobCounts   `json:"jobs"`
 	Gauge     int             `json:"active_jobs_gauge"`
 	Handles   int             `json:"handles_held"`
+	PeakHooks int             `json:"peak_hooks"`
+	FDs       jsonFDs         `json:"fds"`
+	Latency   jsonLatency     `json:"analysis_latency"`
 	OpenJobs  []jsonJob       `json:"open_jobs"`
 	Invariant jsonInvariant   `json:"invariant"`
 	Repro     string          `json:"repro"`
@@ -95,8 +98,27 @@ type jsonAnalyses struct {
 	Unfinished int `json:"unfinished"`
 }
 
+// jsonFDs is the descriptor table at the end of a run.
+type jsonFDs struct {
+	Limit   int `json:"limit"`
+	InUse   int `json:"in_use"`
+	Peak    int `json:"peak"`
+	Log     int `json:"log"`
+	LogPeak int `json:"log_peak"`
+	Sockets int `json:"viewer_sockets"`
+}
+
+// jsonLatency is the virtual time from an analysis's arrival to its
+// result, over the analyses that finished; in milliseconds.
+type jsonLatency struct {
+	Finished int   `json:"finished"`
+	P50      int64 `json:"p50_ms"`
+	P99      int64 `json:"p99_ms"`
+}
+
 type jsonJobCounts struct {
 	Created int `json:"created"`
+	Solver  int `json:"solver_jobs_created"`
 	Closed  int `json:"closed"`
 	Open    int `json:"open"`
 	Running int `json:"running"`
@@ -141,9 +163,13 @@ func writeJSON(w io.Writer, rep *scenarios.Report, cmdline string) error {
 		Duration: fault.FormatDuration(rep.Params.Duration), Drain: fault.FormatDuration(rep.Params.Drain),
 		Drained: rep.Drained, Died: rep.Died, Events: rep.Events,
 		Analyses: jsonAnalyses(rep.Analyses), Solves: rep.Solves,
-		Jobs: jsonJobCounts{Created: snap.Created, Closed: snap.Closed, Open: len(snap.Jobs),
-			Running: running, Ready: ready},
-		Gauge: snap.Gauge, Handles: snap.Handles,
+		Jobs: jsonJobCounts{Created: snap.Created, Solver: snap.CreatedOf[solverJob],
+			Closed: snap.Closed, Open: len(snap.Jobs), Running: running, Ready: ready},
+		Gauge: snap.Gauge, Handles: snap.Handles, PeakHooks: snap.PeakHooks,
+		FDs: jsonFDs{Limit: snap.FDs.Limit, InUse: snap.FDs.InUse, Peak: snap.FDs.Peak,
+			Log: snap.FDs.Log, LogPeak: snap.FDs.LogPeak, Sockets: snap.FDs.Sockets},
+		Latency: jsonLatency{Finished: len(rep.Latency),
+			P50: rep.LatencyPercentile(0.5).Milliseconds(), P99: rep.LatencyPercentile(0.99).Milliseconds()},
 		OpenJobs:  []jsonJob{},
 		Invariant: jsonInvariant{Holds: rep.Verdict.Holds, Violations: []jsonViolation{}},
 		Repro:     cmdline,
@@ -204,6 +230,9 @@ func writeJSON(w io.Writer, rep *scenarios.Report, cmdline string) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
+
+// solverJob is the label of remote_solve's placeholder job.
+const solverJob = "solver-job"
 
 func countStates(snap model.Snapshot) (running, ready int) {
 	for _, j := range snap.Jobs {
