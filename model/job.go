@@ -182,6 +182,7 @@ func (p *Process) NewJobFor(owner *Job, sw *Switch, label string, config *Config
 	if err := sw.addHookOrFail("job "+j.id, j.complete, ResJobHook, j); err != nil {
 		panic("model: switch went off while creating a job") // checked On above
 	}
+	p.observe(JobCreated, j.id, label)
 	p.pass(Pass{Site: SiteReadyToRun, Detail: label, Job: j})
 	return j, nil
 }
@@ -398,6 +399,7 @@ func (j *Job) close() {
 		l.Release(Resource{Kind: ResJob, Key: j, Holder: p})
 	}
 	j.wakeReaders()
+	p.observe(JobClosed, j.id, j.label)
 }
 
 // ErrStartedTwice is the failure of starting a job twice (JB10).
@@ -457,9 +459,11 @@ func StartWith[R any](j *Job, pool Pool[R], level Level, opts ...StartOption) *s
 			})
 		}
 		return sim.Bind(res, func(r R) *sim.Promise[R] {
+			j.proc.observe(ResourceGranted, j.id, pool.Label())
 			if err := j.start(); err != nil {
 				return sim.Fail[R](err)
 			}
+			j.proc.observe(JobStarted, j.id, j.label)
 			j.proc.pass(Pass{Site: SiteRunning, Detail: j.label, Job: j})
 			if o.timeout > 0 {
 				j.armTimeout(o.timeout)

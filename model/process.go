@@ -32,6 +32,9 @@ type Process struct {
 	// SiteTicket and SiteSolve, where it fails the ticket or makes the
 	// solve raise.
 	Inject func(site Site, detail string) error
+	// Observe, if set, is told of each step of a job's life and each
+	// switch turn-off, for timelines; see Event.
+	Observe func(Event)
 	// OnPass, if set, is told of each pass through a site where something
 	// can happen to the run (a job cancelled, a worker lost): the job
 	// sites, SiteSubmit, and SiteTicket and SiteSolve once Inject let them
@@ -222,3 +225,38 @@ func (p *Process) Stopped() bool { return p.stopped }
 // Cleared returns how many jobs were in the table when the process
 // stopped.
 func (p *Process) Cleared() int { return p.cleared }
+
+// EventKind is what an Event records.
+type EventKind int
+
+const (
+	// JobCreated: a job entered the table, ready. Job and Label are set.
+	JobCreated EventKind = iota
+	// JobStarted: a job got its start time.
+	JobStarted
+	// JobClosed: a job closed and left the table.
+	JobClosed
+	// ResourceGranted: a job's start_with got its pool's resource; Label
+	// is the pool's.
+	ResourceGranted
+	// SwitchTurningOff: a switch began to turn off; Label is the switch's.
+	SwitchTurningOff
+	// SwitchOff: a switch finished turning off.
+	SwitchOff
+)
+
+// Event is one step of a job's or a switch's life, told to
+// Process.Observe as it happens.
+type Event struct {
+	Kind  EventKind
+	At    time.Duration // elapsed virtual time
+	Job   string        // the job's id, for job events
+	Label string        // the job's, pool's or switch's label
+}
+
+// observe tells the Observe hook about an event.
+func (p *Process) observe(kind EventKind, job, label string) {
+	if p.Observe != nil {
+		p.Observe(Event{Kind: kind, At: p.Sim.Elapsed(), Job: job, Label: label})
+	}
+}

@@ -803,11 +803,11 @@ func TestPL_StateMachine(t *testing.T) {
 		var grants []grant
 
 		// turnOff turns switch i off, often slowly: a hook pushed first
-		// keeps it TurningOff for 1–3 s, with the hooks below still on
+		// keeps it TurningOff for 1–10 s, with the hooks below still on
 		// its stack (PL5).
 		turnOff := func(t *rapid.T, i int) {
 			if h.sws[i].IsOn() && rapid.Bool().Draw(t, "slowly") {
-				secs := rapid.IntRange(1, 3).Draw(t, "hook_delay_s")
+				secs := rapid.IntRange(1, 10).Draw(t, "hook_delay_s")
 				h.addHookOrFail(t, i, smOutcome{delay: time.Duration(secs) * time.Second})
 			}
 			h.turnOff(t, i)
@@ -860,7 +860,7 @@ func TestPL_StateMachine(t *testing.T) {
 			},
 			"slow_hook": func(t *rapid.T) {
 				i := h.pickSwitch(t)
-				secs := rapid.IntRange(1, 3).Draw(t, "hook_delay_s")
+				secs := rapid.IntRange(1, 10).Draw(t, "hook_delay_s")
 				h.addHookOrFail(t, i, smOutcome{delay: time.Duration(secs) * time.Second})
 			},
 			"advance": func(t *rapid.T) {

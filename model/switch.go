@@ -194,12 +194,14 @@ func (sw *Switch) TurnOff() *sim.Promise[sim.Unit] {
 		return sw.waitOff()
 	}
 	sw.state = TurningOff
+	sw.proc.observe(SwitchTurningOff, "", sw.label)
 	return sw.runHooks()
 }
 
 func (sw *Switch) runHooks() *sim.Promise[sim.Unit] {
 	if len(sw.hooks) == 0 {
 		sw.state = Off
+		sw.proc.observe(SwitchOff, "", sw.label)
 		sw.proc.switches.remove(sw)
 		waiters := sw.offWait
 		sw.offWait = nil

@@ -202,7 +202,7 @@ func (sys *System) Restart() {
 
 	p := model.NewProcess(old.Sim)
 	p.LogMode, p.FDs.Limit, p.FDs.Base, p.Disk = old.LogMode, old.FDs.Limit, old.FDs.Base, old.Disk
-	p.Inject, p.OnPass = old.Inject, old.OnPass
+	p.Inject, p.OnPass, p.Observe = old.Inject, old.OnPass, old.Observe
 	sys.boot(p)
 }
 
@@ -267,6 +267,9 @@ type Params struct {
 	// SampleEvery, if positive, samples the process's levels at every
 	// multiple of it into Report.Samples; see Sample.
 	SampleEvery time.Duration
+	// Observe, if set, is told of every job's and switch's life events,
+	// for a timeline of the run.
+	Observe func(model.Event)
 }
 
 // Defaults for Params.
@@ -281,6 +284,8 @@ type Counts struct {
 	Succeeded  int
 	Failed     int
 	Unfinished int
+	// FirstFailure says which analysis failed first, when, and why.
+	FirstFailure string
 }
 
 // Report is everything a run observed.
@@ -393,6 +398,7 @@ func Execute(p Params, work Workload) (*Report, error) {
 		return nil, err
 	}
 	sys.Proc.LogMode = p.LogMode
+	sys.Proc.Observe = p.Observe
 	if p.Checks != 0 {
 		sys.KeepLedger(p.Checks)
 	}
@@ -491,6 +497,18 @@ func (sys *System) start(work Workload, rep *Report) {
 				c.Unfinished--
 				rep.Latency = append(rep.Latency, s.Elapsed()-a.At)
 				if err != nil || r.Err != nil {
+					if c.Failed == 0 {
+						why := err
+						if why == nil {
+							why = r.Err
+						}
+						what := "its analysis job failed"
+						if run.Job == nil {
+							what = "its analysis job could not be created"
+						}
+						c.FirstFailure = fmt.Sprintf("%s at +%s: %s: %v",
+							a.Analysis.Repo, fault.FormatDuration(s.Elapsed()), what, why)
+					}
 					c.Failed++
 					return
 				}

@@ -53,16 +53,19 @@ var DefaultCIDay = CIDay{
 }
 
 // Generate draws the workload for seed over the given duration. Arrival
-// times and repositories come from the seed's "arrivals" stream, solve
-// counts and durations from its "durations" stream, so every design run on
-// the same seed sees the same workload.
+// times and repositories come from the seed's "arrivals/…" streams, solve
+// counts and durations from its "durations/…" streams, so every design run
+// on the same seed sees the same workload, and a longer run starts with
+// the workload of a shorter one.
 func (c CIDay) Generate(seed uint64, duration time.Duration) Workload {
-	arrivals := sim.NewStream(seed, "arrivals")
-	durations := sim.NewStream(seed, "durations")
+	// Commits and pushes each draw from streams of their own, so a longer
+	// run begins with exactly the workload of a shorter one.
+	pushTimes := sim.NewStream(seed, "arrivals/pushes")
+	commitTimes := sim.NewStream(seed, "arrivals/commits")
 
 	// The opam-repository head changes at each push.
 	var pushes []time.Duration
-	for t := gap(arrivals, c.PushEvery); t < duration; t += gap(arrivals, c.PushEvery) {
+	for t := gap(pushTimes, c.PushEvery); t < duration; t += gap(pushTimes, c.PushEvery) {
 		pushes = append(pushes, t)
 	}
 	commitAt := func(t time.Duration) string {
@@ -71,7 +74,7 @@ func (c CIDay) Generate(seed uint64, duration time.Duration) Workload {
 	}
 
 	var w Workload
-	add := func(at time.Duration, repo int) {
+	add := func(durations *sim.Stream, at time.Duration, repo int) {
 		n := c.MinSolves + durations.IntN(c.MaxSolves-c.MinSolves+1)
 		ds := make([]time.Duration, n)
 		for i := range ds {
@@ -85,12 +88,14 @@ func (c CIDay) Generate(seed uint64, duration time.Duration) Workload {
 	}
 
 	// Commits to single repositories, then the bursts of the pushes.
-	for t := gap(arrivals, c.CommitEvery); t < duration; t += gap(arrivals, c.CommitEvery) {
-		add(t, 1+arrivals.IntN(c.Repos))
+	commitSolves := sim.NewStream(seed, "durations/commits")
+	for t := gap(commitTimes, c.CommitEvery); t < duration; t += gap(commitTimes, c.CommitEvery) {
+		add(commitSolves, t, 1+commitTimes.IntN(c.Repos))
 	}
+	pushSolves := sim.NewStream(seed, "durations/pushes")
 	for _, t := range pushes {
 		for r := 1; r <= c.Repos; r++ {
-			add(t, r)
+			add(pushSolves, t, r)
 		}
 	}
 	slices.SortStableFunc(w, func(a, b Arrival) int { return cmp.Compare(a.At, b.At) })

@@ -54,6 +54,7 @@ type runOptions struct {
 	saveCase   string // write the run's case to this file
 	replay     string // run the case in this file
 	plot       string // plot the run's levels over time to this file
+	trace      string // write the run's Chrome trace to this file
 
 	mode   model.LogMode
 	checks ledger.Checks
@@ -155,6 +156,7 @@ it exactly.
 	f.StringSliceVar(&o.ledgerSkip, "ledger-skip", nil, "keep the ledger without these `CHECKS` ("+strings.Join(ledger.All.Names(), ", ")+")")
 	f.StringVar(&o.saveCase, "save-case", "", "write the run's case (workload, seed, design, durations, explicit plan) to `FILE`, as JSON")
 	f.StringVar(&o.plot, "plot", "", "plot open jobs, descriptors and hook stacks over virtual time to `FILE` (.svg or .png)")
+	f.StringVar(&o.trace, "trace", "", "write the run as Chrome trace events to `FILE` (open it in Perfetto or chrome://tracing)")
 	f.StringVar(&o.replay, "replay", "", "run the case saved in `FILE` (by --save-case or a failing property)")
 
 	root.AddCommand(newListCommand(stdout), newCompareCommand(stdout))
@@ -334,6 +336,10 @@ func runOnce(w io.Writer, o runOptions) (holds bool, err error) {
 	if o.plot != "" {
 		o.params.SampleEvery = sampleInterval(o.params.Duration + o.params.Drain)
 	}
+	var tl timeline
+	if o.trace != "" {
+		o.params.Observe = tl.observe
+	}
 	if o.work != nil {
 		rep, err = scenarios.Execute(o.params, o.work)
 	} else {
@@ -353,6 +359,11 @@ func runOnce(w io.Writer, o runOptions) (holds bool, err error) {
 	if o.plot != "" {
 		title := fmt.Sprintf("%s, seed %d, %s logs", rep.Params.Scenario, rep.Params.Seed, rep.Params.LogMode)
 		if err := writePlot(o.plot, title, []series{{rep.Params.Design, rep.Samples}}); err != nil {
+			return false, err
+		}
+	}
+	if o.trace != "" {
+		if err := writeTrace(o.trace, rep, &tl); err != nil {
 			return false, err
 		}
 	}

@@ -92,10 +92,11 @@ type jsonFiring struct {
 }
 
 type jsonAnalyses struct {
-	Arrived    int `json:"arrived"`
-	Succeeded  int `json:"succeeded"`
-	Failed     int `json:"failed"`
-	Unfinished int `json:"unfinished"`
+	Arrived      int    `json:"arrived"`
+	Succeeded    int    `json:"succeeded"`
+	Failed       int    `json:"failed"`
+	Unfinished   int    `json:"unfinished"`
+	FirstFailure string `json:"first_failure,omitempty"`
 }
 
 // jsonFDs is the descriptor table at the end of a run.
@@ -291,6 +292,9 @@ func writeText(w io.Writer, rep *scenarios.Report, limit int, cmdline string) er
 	a := rep.Analyses
 	fmt.Fprintf(&b, "\nanalyses: %d arrived, %d succeeded, %d failed, %d unfinished (%d solves planned)\n",
 		a.Arrived, a.Succeeded, a.Failed, a.Unfinished, rep.Solves)
+	if a.FirstFailure != "" {
+		fmt.Fprintf(&b, "first analysis to fail: %s\n", a.FirstFailure)
+	}
 	fmt.Fprintf(&b, "jobs: %d created, %d closed, %d open (%d running, %d ready)\n",
 		snap.Created, snap.Closed, len(snap.Jobs), running, ready)
 	fmt.Fprintf(&b, "active-jobs gauge: %d; handles held: %d\n", snap.Gauge, snap.Handles)
