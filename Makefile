@@ -19,7 +19,7 @@ bench:
 	$(GO) test ./bench -run TestBaselineRatios -baselines -v
 
 golden:
-	$(GO) test ./cmd/simrun ./scenarios -update
+	$(GO) test ./... -update
 
 # soak runs the property-based harness with many more cases than
 # `go test` does (SOAK_CHECKS per property, 10000 unless told) and prints,
