@@ -163,15 +163,20 @@ func TestUsageErrors(t *testing.T) {
 		{"missing plan file", []string{"--faults-file", "/nonexistent/plan"}, `--faults-file: open /nonexistent/plan`},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			out, errOut, status := simrun(t, c.args...)
-			assert.Equal(t, exitUsage, status, "simrun %v: exit status", c.args)
-			assert.Empty(t, out)
-			assert.Contains(t, errOut, c.want)
-			assert.Equal(t, 1, strings.Count(errOut, "\n"), "error is one line: %q", errOut)
-			assert.True(t, strings.HasPrefix(errOut, "simrun: "), "error starts with simrun: %q", errOut)
-		})
+		t.Run(c.name, func(t *testing.T) { assertUsageError(t, c.args, c.want) })
 	}
+}
+
+// assertUsageError runs simrun with args and checks that it refuses them
+// with exit status 2 and one line on stderr that contains want.
+func assertUsageError(t *testing.T, args []string, want string) {
+	t.Helper()
+	out, errOut, status := simrun(t, args...)
+	assert.Equal(t, exitUsage, status, "simrun %v: exit status", args)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, want)
+	assert.Equal(t, 1, strings.Count(errOut, "\n"), "error is one line: %q", errOut)
+	assert.True(t, strings.HasPrefix(errOut, "simrun: "), "error starts with simrun: %q", errOut)
 }
 
 func TestEventBudget(t *testing.T) {

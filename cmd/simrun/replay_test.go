@@ -149,13 +149,6 @@ func TestCaseUsageErrors(t *testing.T) {
 		{"unwritable case file", []string{"--scenario", "solver-error", "--save-case", filepath.Join(dir, "no", "case.json")}, "--save-case: open " + dir + "/no/case.json"},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			out, errOut, status := simrun(t, c.args...)
-			assert.Equal(t, exitUsage, status, "simrun %v: exit status", c.args)
-			assert.Empty(t, out)
-			assert.Contains(t, errOut, c.want)
-			assert.Equal(t, 1, strings.Count(errOut, "\n"), "error is one line: %q", errOut)
-			assert.True(t, strings.HasPrefix(errOut, "simrun: "), "error starts with simrun: %q", errOut)
-		})
+		t.Run(c.name, func(t *testing.T) { assertUsageError(t, c.args, c.want) })
 	}
 }
