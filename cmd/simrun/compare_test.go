@@ -169,12 +169,6 @@ func TestCompareUsageErrors(t *testing.T) {
 		{"unknown flag", []string{"--seed", "1"}, `unknown flag: --seed`},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			out, errOut, status := simrun(t, append([]string{"compare"}, c.args...)...)
-			assert.Equal(t, exitUsage, status, "simrun compare %v: exit status", c.args)
-			assert.Empty(t, out)
-			assert.Contains(t, errOut, c.want)
-			assert.Equal(t, 1, strings.Count(errOut, "\n"), "error is one line: %q", errOut)
-		})
+		t.Run(c.name, func(t *testing.T) { assertUsageError(t, append([]string{"compare"}, c.args...), c.want) })
 	}
 }
