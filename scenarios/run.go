@@ -451,7 +451,8 @@ func Execute(p Params, work Workload) (*Report, error) {
 	if n, cleared := sys.Restarts(); n > 0 && cleared > 0 {
 		rep.Verdict.Holds = false
 		rep.Verdict.Violations = append(rep.Verdict.Violations, check.Violation{Job: "process", Reason: fmt.Sprintf(
-			"%d jobs cleared from the table by restarts without being closed; their log files stay on disk", cleared)})
+			"%s cleared from the table by restarts without being closed; their log files stay on disk",
+			jobsCount(cleared))})
 	}
 	rep.Ledger = sys.LedgerViolations()
 
@@ -516,4 +517,12 @@ func (sys *System) start(work Workload, rep *Report) {
 			})
 		})
 	}
+}
+
+// jobsCount writes n jobs, in the singular for one.
+func jobsCount(n int) string {
+	if n == 1 {
+		return "1 job"
+	}
+	return fmt.Sprintf("%d jobs", n)
 }

@@ -197,7 +197,7 @@ var replayConflicts = []string{
 
 // validate checks the flags; changed reports whether a flag was given.
 func (o *runOptions) validate(changed func(name string) bool) error {
-	if err := o.validateCommon(); err != nil {
+	if err := o.validateCommon(changed); err != nil {
 		return err
 	}
 	if o.replay != "" {
@@ -225,7 +225,7 @@ func (o *runOptions) validate(changed func(name string) bool) error {
 }
 
 // validateCommon checks the flags of every run, replayed or not.
-func (o *runOptions) validateCommon() error {
+func (o *runOptions) validateCommon(changed func(string) bool) error {
 	switch {
 	case o.format != "text" && o.format != "json":
 		return usageError{fmt.Errorf("unknown format %q (valid: text, json)", o.format)}
@@ -234,7 +234,10 @@ func (o *runOptions) validateCommon() error {
 	case o.limit < 0:
 		return usageError{fmt.Errorf("--limit must be 0 or more, got %d", o.limit)}
 	}
-	return checkPlotFile(o.plot)
+	if changed("trace") && o.trace == "" {
+		return usageError{errors.New("--trace needs a file name")}
+	}
+	return checkPlotFile(o.plot, changed("plot"))
 }
 
 // readCase reads the case to replay.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jobsim/jobsim/check"
 	"github.com/jobsim/jobsim/fault"
+	"github.com/jobsim/jobsim/model"
 	"github.com/jobsim/jobsim/scenarios"
 )
 
@@ -31,7 +32,7 @@ type compareOptions struct {
 
 // maxSeeds bounds --seeds: a comparison's time, not its answer, grows
 // past it.
-const maxSeeds = 10_000
+const maxSeeds = 1_000
 
 func newCompareCommand(stdout io.Writer) *cobra.Command {
 	var o compareOptions
@@ -109,12 +110,15 @@ func (o *compareOptions) validate(changed func(string) bool) error {
 	if changed("log-mode") && changed("log-fds") {
 		return usageError{errors.New("give --log-mode or --log-fds, not both")}
 	}
+	if _, err := model.ParseLogMode(r.logMode); err != nil && changed("log-fds") {
+		return usageError{fmt.Errorf("--log-fds: %w", err)}
+	}
 	seeds, err := parseSeeds(o.seeds)
 	if err != nil {
 		return usageError{fmt.Errorf("--seeds: %w", err)}
 	}
 	o.list = seeds
-	if err := checkPlotFile(o.plot); err != nil {
+	if err := checkPlotFile(o.plot, changed("plot")); err != nil {
 		return err
 	}
 
@@ -168,29 +172,31 @@ func parseSeeds(s string) ([]uint64, error) {
 
 // column is what one design did over every seed.
 type column struct {
-	Design       string `json:"design"`
-	Seeds        int    `json:"seeds"`
-	Events       uint64 `json:"events"`
-	Succeeded    int    `json:"analyses_succeeded"`
-	Failed       int    `json:"analyses_failed"`
-	Unfinished   int    `json:"analyses_unfinished"`
-	SolverJobs   int    `json:"solver_jobs_created"`
-	Running      int    `json:"jobs_open_running"`
-	Ready        int    `json:"jobs_open_ready"`
-	Hung         int    `json:"hung"`
-	Handles      int    `json:"handles_leaked"`
-	Sockets      int    `json:"viewer_sockets_open"`
-	LogFDs       int    `json:"log_fds_open_max"`
-	LogFDsPeak   int    `json:"log_fds_peak_max"`
-	FDsPeak      int    `json:"fds_peak_max"`
-	FDLimit      int    `json:"fd_limit"`
-	HooksPeak    int    `json:"hook_stack_peak_max"`
-	Gauge        int    `json:"active_jobs_gauge_max"`
-	P50          int64  `json:"latency_p50_ms_mean"`
-	P99          int64  `json:"latency_p99_ms_mean"`
-	Failing      int    `json:"failing_seeds"`
-	FirstFailing uint64 `json:"first_failing_seed,omitempty"`
-	Replay       string `json:"first_failing_replay,omitempty"`
+	Design       string  `json:"design"`
+	Seeds        int     `json:"seeds"`
+	Events       uint64  `json:"events"`
+	Succeeded    int     `json:"analyses_succeeded"`
+	Failed       int     `json:"analyses_failed"`
+	Unfinished   int     `json:"analyses_unfinished"`
+	SolverJobs   int     `json:"solver_jobs_created"`
+	Running      int     `json:"jobs_open_running"`
+	Ready        int     `json:"jobs_open_ready"`
+	Hung         int     `json:"hung"`
+	Handles      int     `json:"handles_leaked"`
+	Sockets      int     `json:"viewer_sockets_open"`
+	LogFDs       int     `json:"log_fds_open_max"`
+	LogFDsPeak   int     `json:"log_fds_peak_max"`
+	FDsPeak      int     `json:"fds_peak_max"`
+	FDLimit      int     `json:"fd_limit"`
+	HooksPeak    int     `json:"hook_stack_peak_max"`
+	Gauge        int     `json:"active_jobs_gauge_max"`
+	P50          int64   `json:"latency_p50_ms_mean"`
+	P99          int64   `json:"latency_p99_ms_mean"`
+	Failing      int     `json:"failing_seeds"`
+	Died         int     `json:"process_died"`
+	Cleared      int     `json:"jobs_cleared_by_restarts"`
+	FirstFailing *uint64 `json:"first_failing_seed"` // null when no seed fails
+	Replay       string  `json:"first_failing_replay,omitempty"`
 }
 
 // add adds one seed's run to the column; p50 and p99 are summed, to be
@@ -221,9 +227,16 @@ func (c *column) add(rep *scenarios.Report) {
 	c.Gauge = max(c.Gauge, snap.Gauge)
 	c.P50 += rep.LatencyPercentile(0.5).Milliseconds()
 	c.P99 += rep.LatencyPercentile(0.99).Milliseconds()
+	if rep.Died != "" {
+		c.Died++
+	}
+	if rep.Faults != nil {
+		c.Cleared += rep.Faults.Cleared
+	}
 	if !rep.Holds() {
 		if c.Failing == 0 {
-			c.FirstFailing, c.Replay = rep.Params.Seed, repro(rep)
+			seed := rep.Params.Seed
+			c.FirstFailing, c.Replay = &seed, repro(rep)
 		}
 		c.Failing++
 	}
@@ -382,6 +395,8 @@ var rows = []row{
 	}},
 	{"switch hook stack, peak size (max)", func(c column) string { return strconv.Itoa(c.HooksPeak) }},
 	{"active-jobs gauge at the end (max)", func(c column) string { return strconv.Itoa(c.Gauge) }},
+	{"runs where the process died (sum)", func(c column) string { return strconv.Itoa(c.Died) }},
+	{"jobs cleared by restarts, never closed (sum)", func(c column) string { return strconv.Itoa(c.Cleared) }},
 	{"events (sum)", func(c column) string { return strconv.FormatUint(c.Events, 10) }},
 	{"seeds where the invariant fails (sum)", func(c column) string {
 		return fmt.Sprintf("%d of %d", c.Failing, c.Seeds)
@@ -390,7 +405,7 @@ var rows = []row{
 		if c.Failing == 0 {
 			return "-"
 		}
-		return strconv.FormatUint(c.FirstFailing, 10)
+		return strconv.FormatUint(*c.FirstFailing, 10)
 	}},
 }
 
@@ -435,7 +450,7 @@ func (cmp comparison) replays(line func(string, uint64, string) string) []string
 	var out []string
 	for _, c := range cmp.Columns {
 		if c.Failing > 0 {
-			out = append(out, line(c.Design, c.FirstFailing, c.Replay))
+			out = append(out, line(c.Design, *c.FirstFailing, c.Replay))
 		}
 	}
 	return out

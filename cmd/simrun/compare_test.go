@@ -70,14 +70,22 @@ func TestCompareMatchesSingleRuns(t *testing.T) {
 			for _, col := range cmp.Columns {
 				var singles singleRuns
 				failing := 0
-				var first uint64
+				var first *uint64
 				var replay string
+				died, cleared := 0, 0
 				for _, seed := range seeds {
 					rep, _ := jsonRun(t, append([]string{"--design", col.Design, "--seed", seed}, c.args...)...)
 					singles = append(singles, rep)
+					if _, ok := rep["died"]; ok {
+						died++
+					}
+					if f, ok := rep["faults"].(map[string]any); ok {
+						cleared += int(f["cleared_by_restarts"].(float64))
+					}
 					if !rep["invariant"].(map[string]any)["holds"].(bool) {
 						if failing == 0 {
-							fmt.Sscan(seed, &first)
+							first = new(uint64)
+							fmt.Sscan(seed, first)
 							replay = rep["repro"].(string)
 						}
 						failing++
@@ -102,8 +110,9 @@ func TestCompareMatchesSingleRuns(t *testing.T) {
 					LogFDs:  int(singles.max("fds.log")), LogFDsPeak: int(singles.max("fds.log_peak")),
 					FDsPeak: int(singles.max("fds.peak")), FDLimit: int(singles.max("fds.limit")),
 					HooksPeak: int(singles.max("peak_hooks")), Gauge: int(singles.max("active_jobs_gauge")),
-					P50:     int64(singles.mean("analysis_latency.p50_ms")),
-					P99:     int64(singles.mean("analysis_latency.p99_ms")),
+					P50:  int64(singles.mean("analysis_latency.p50_ms")),
+					P99:  int64(singles.mean("analysis_latency.p99_ms")),
+					Died: died, Cleared: cleared,
 					Failing: failing, FirstFailing: first, Replay: replay,
 				}
 				assert.Equal(t, want, col, "compare's column for %s, against single runs of seeds %v", col.Design, seeds)
@@ -160,9 +169,11 @@ func TestCompareUsageErrors(t *testing.T) {
 		{"reversed range", []string{"--seeds", "5-1"}, `--seeds: "5-1" is not a range of seeds like 1-10`},
 		{"malformed seed", []string{"--seeds", "1,x"}, `--seeds: "x" is not a seed`},
 		{"seed twice", []string{"--seeds", "1-3,2"}, `--seeds: seed 2 given twice`},
-		{"too many seeds", []string{"--seeds", "1-100000"}, `--seeds: at most 10000 seeds`},
+		{"too many seeds", []string{"--seeds", "1-100000"}, `--seeds: at most 1000 seeds`},
+		{"plot without a name", []string{"--plot", ""}, `--plot needs a file name`},
+		{"plot without an extension", []string{"--plot", "/tmp/noext"}, `the file must end in .svg or .png`},
 		{"unknown format", []string{"--format", "yaml"}, `unknown format "yaml" (valid: text, json, markdown)`},
-		{"unknown log mode", []string{"--log-fds", "open"}, `--log-mode: unknown log mode "open"`},
+		{"unknown log mode", []string{"--log-fds", "open"}, `--log-fds: unknown log mode "open"`},
 		{"both log flags", []string{"--log-fds", "held", "--log-mode", "held"}, `give --log-mode or --log-fds, not both`},
 		{"malformed plan", []string{"--faults", "meteor@1h"}, `unknown fault kind "meteor"`},
 		{"negative duration", []string{"--duration", "-1h"}, `--duration must be positive`},

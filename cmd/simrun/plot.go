@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -43,11 +45,18 @@ func sampleInterval(span time.Duration) time.Duration {
 	return max(time.Minute, (span / 500).Round(time.Minute))
 }
 
-// checkPlotFile refuses a plot file that is neither SVG nor PNG.
-func checkPlotFile(path string) error {
-	switch filepath.Ext(path) {
-	case "", ".svg", ".png":
-		if path != "" && filepath.Base(path) == filepath.Ext(path) {
+// checkPlotFile refuses a plot file that is neither SVG nor PNG, and an
+// empty name when the flag was given.
+func checkPlotFile(path string, given bool) error {
+	if path == "" {
+		if given {
+			return usageError{errors.New("--plot needs a file name")}
+		}
+		return nil
+	}
+	switch plotFormat(path) {
+	case ".svg", ".png":
+		if filepath.Base(path) == filepath.Ext(path) {
 			return usageError{fmt.Errorf("--plot needs a file name, got %q", path)}
 		}
 		return nil
@@ -55,13 +64,16 @@ func checkPlotFile(path string) error {
 	return usageError{fmt.Errorf("--plot %s: the file must end in .svg or .png", path)}
 }
 
+// plotFormat is the file's extension, in lower case.
+func plotFormat(path string) string { return strings.ToLower(filepath.Ext(path)) }
+
 // writePlot draws the panels one above the other, a line per design over
 // virtual time in hours, and saves them to path as SVG or PNG.
 func writePlot(path, title string, all []series) error {
 	const width, rowHeight = 8 * vg.Inch, 3 * vg.Inch
 	height := rowHeight * vg.Length(len(panels))
 	var canvas vg.CanvasSizer
-	if filepath.Ext(path) == ".png" {
+	if plotFormat(path) == ".png" {
 		canvas = vgimg.New(width, height)
 	} else {
 		canvas = vgsvg.New(width, height)

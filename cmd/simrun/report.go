@@ -295,8 +295,12 @@ func writeText(w io.Writer, rep *scenarios.Report, limit int, cmdline string) er
 	if a.FirstFailure != "" {
 		fmt.Fprintf(&b, "first analysis to fail: %s\n", a.FirstFailure)
 	}
-	fmt.Fprintf(&b, "jobs: %d created, %d closed, %d open (%d running, %d ready)\n",
-		snap.Created, snap.Closed, len(snap.Jobs), running, ready)
+	since := ""
+	if rep.Faults != nil && rep.Faults.Restarts > 0 {
+		since = ", since the last restart"
+	}
+	fmt.Fprintf(&b, "jobs: %d created, %d closed, %d open (%d running, %d ready%s)\n",
+		snap.Created, snap.Closed, len(snap.Jobs), running, ready, since)
 	fmt.Fprintf(&b, "active-jobs gauge: %d; handles held: %d\n", snap.Gauge, snap.Handles)
 	for _, sw := range snap.Switches {
 		if len(sw.Hooks) > 1 {
