@@ -15,7 +15,8 @@ type Stream struct {
 }
 
 // Stream returns the random stream for purpose, creating it on first use.
-// Purposes in use by jobsim: "arrivals", "durations", "job-ids", "faults".
+// Purposes in use by jobsim: "arrivals/commits", "arrivals/pushes",
+// "durations/commits", "durations/pushes", "job-ids" and "faults".
 func (s *Sim) Stream(purpose string) *Stream {
 	if r, ok := s.streams[purpose]; ok {
 		return r
