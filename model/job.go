@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jobsim/jobsim/sim"
@@ -254,8 +255,11 @@ func (j *Job) LogOpen() bool { return j.logOpen }
 // (JB5). A write that cannot get a descriptor or disk space fails with
 // ErrTooManyOpenFiles or ErrNoSpace, as the OCaml write raises.
 func (j *Job) Logf(format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	return j.write(msg, stamp(j.proc.Sim.Now(), msg))
+	msg := format // a line with nothing to format is written as it is
+	if len(args) > 0 || strings.Contains(format, "%") {
+		msg = fmt.Sprintf(format, args...)
+	}
+	return j.write(msg, j.proc.stamp(msg))
 }
 
 // Write appends text to the log as it is, with no timestamp: the raw write

@@ -64,6 +64,11 @@ type Process struct {
 	switches    switchSet // switches with hooks on their stack
 	peakHooks   int       // the largest any switch's hook stack has been
 	dropped     []*Switch // switches nothing references any more (SW7)
+
+	// The stamp of the last virtual second a line was stamped in, kept
+	// because many lines share a second; see stamp.
+	stampSec    int64
+	stampPrefix string
 }
 
 // DefaultBaseFDs is how many descriptors a process holds before it runs
@@ -136,7 +141,7 @@ func (p *Process) inject(site Site, detail string) error {
 
 // Warn appends a line to the process log, stamped like a job log line.
 func (p *Process) Warn(format string, args ...any) {
-	p.plog = append(p.plog, stamp(p.Sim.Now(), fmt.Sprintf(format, args...)))
+	p.plog = append(p.plog, p.stamp(fmt.Sprintf(format, args...)))
 }
 
 // ProcessLog returns the process log's lines, oldest first.
@@ -167,8 +172,16 @@ func (p *Process) PeakHooks() int { return p.peakHooks }
 // dot before the seconds.
 const LogTimeLayout = "2006-01-02 15:04.05"
 
-func stamp(t time.Time, msg string) string {
-	return t.UTC().Format(LogTimeLayout) + ": " + msg
+// stamp prefixes msg with the current virtual time in LogTimeLayout. The
+// layout shows whole seconds, so the prefix is formatted once per second
+// and reused.
+func (p *Process) stamp(msg string) string {
+	now := p.Sim.Now()
+	if sec := now.Unix(); sec != p.stampSec || p.stampPrefix == "" {
+		p.stampSec = sec
+		p.stampPrefix = now.UTC().Format(LogTimeLayout) + ": "
+	}
+	return p.stampPrefix + msg
 }
 
 // newJobID draws an id of the form YYYY-MM-DD/HHMMSS-<label>-XXXXXX (JB2).

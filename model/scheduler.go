@@ -780,7 +780,8 @@ func (h *Handle) Cancel() *sim.Promise[Result[sim.Unit]] {
 }
 
 // LogChunk is a piece of a remote log read from an offset: Data is empty
-// once the log is closed and fully read.
+// once the log is closed and fully read. Data shares the remote log's
+// lines and must not be modified.
 type LogChunk struct {
 	Data []string
 	Next int
@@ -794,8 +795,10 @@ func (h *Handle) Log(start int) *sim.Promise[Result[LogChunk]] {
 	}
 	job := h.job
 	if h.answering() && (start < len(job.log) || job.logDone) {
-		data := append([]string(nil), job.log[start:]...)
-		return sim.Return(Ok(LogChunk{Data: data, Next: len(job.log)}))
+		// The log only grows, so the chunk can share its lines; the
+		// capacity is cut so that appending to the chunk copies.
+		n := len(job.log)
+		return sim.Return(Ok(LogChunk{Data: job.log[start:n:n], Next: n}))
 	}
 	return sim.Bind(h.wait(true), func(sim.Unit) *sim.Promise[Result[LogChunk]] { return h.Log(start) })
 }

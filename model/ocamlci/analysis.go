@@ -2,8 +2,8 @@ package ocamlci
 
 import (
 	"errors"
-	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jobsim/jobsim/model"
@@ -27,7 +27,7 @@ type SolveRequest struct {
 }
 
 func (r SolveRequest) output() []string {
-	return []string{fmt.Sprintf("Solving %s for %d platforms", r.Kind, r.Platforms)}
+	return []string{"Solving " + r.Kind + " for " + strconv.Itoa(r.Platforms) + " platforms"}
 }
 
 func (r SolveRequest) action() model.Action {
