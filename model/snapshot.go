@@ -22,8 +22,9 @@ type Snapshot struct {
 	PeakHooks int
 	// Jobs is the jobs table, sorted by id as /jobs lists it.
 	Jobs []JobView
-	// Switches are the switches with hooks on their stack, in creation
-	// order.
+	// Switches are the switches from their first hook until they are
+	// Off, in creation order: a switch wedged turning off stays listed,
+	// even once its stack is empty.
 	Switches []SwitchView
 	// Pools are the Local pools, in creation order.
 	Pools []PoolView

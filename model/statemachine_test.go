@@ -590,6 +590,7 @@ func (h *smHarness) pickJob(t *rapid.T) int {
 	return open[smPick(t, len(open), "open_job")]
 }
 
+// newSwitch makes the next switch, On or Off.
 func (h *smHarness) newSwitch(t *rapid.T, off bool) {
 	label := fmt.Sprintf("sw%d", len(h.sws))
 	t.Logf("new switch %s (off: %v)", label, off)
@@ -641,10 +642,12 @@ func (h *smHarness) addHookOrFail(t *rapid.T, i int, o smOutcome) {
 	require.Equal(t, want, got, "sw%d.AddHookOrFail(%s) error (SW5)", i, name)
 }
 
+// turnOff turns switch i off.
 func (h *smHarness) turnOff(t *rapid.T, i int) {
 	t.Logf("sw%d.TurnOff()", i)
 	got := h.sws[i].TurnOff()
-	h.track(fmt.Sprintf("sw%d.TurnOff() at %v", i, h.ref.now), got, h.ref.turnOff(h.ref.switches[i]))
+	what := fmt.Sprintf("sw%d.TurnOff() at %v", i, h.ref.now)
+	h.track(what, got, h.ref.turnOff(h.ref.switches[i]))
 }
 
 // advance moves both clocks on by d, running the events due.
@@ -669,10 +672,13 @@ func (h *smHarness) runIdle(t *rapid.T) {
 
 // Checks, run after every step.
 
+// checkClock compares the two clocks.
 func (h *smHarness) checkClock(t *rapid.T) {
 	require.Equal(t, h.ref.now, h.p.Sim.Elapsed(), "Sim.Elapsed()")
 }
 
+// checkPromises compares every promise the test keeps with its
+// prediction.
 func (h *smHarness) checkPromises(t *rapid.T) {
 	for _, tr := range h.tracked {
 		require.Equal(t, tr.want.state, smShow(tr.got), "%s", tr.what)
@@ -682,22 +688,27 @@ func (h *smHarness) checkPromises(t *rapid.T) {
 // checkSwitches compares each switch's state, hook stack and the hooks run
 // on it, and the switches a snapshot lists.
 func (h *smHarness) checkSwitches(t *rapid.T) {
-	var want []SwitchView
+	var want []string
 	for i, ref := range h.ref.switches {
 		sw := h.sws[i]
-		require.Equal(t, ref.state, sw.State(), "sw%d.State()", i)
+		require.Equal(t, ref.state.String(), sw.State().String(), "sw%d.State()", i)
 		if ref.wedged {
-			require.Equal(t, TurningOff, sw.State(), "sw%d.State() after a failed hook (SW4)", i)
+			require.Equal(t, TurningOff.String(), sw.State().String(),
+				"sw%d.State() after a failed hook (SW4)", i)
 		}
 		require.Equal(t, ref.hookNames(), sw.Hooks(), "sw%d.Hooks() (SW3: a stack)", i)
 		require.Equal(t, ref.trace, h.traces[i], "hooks run on sw%d (SW3: newest first)", i)
 		require.Equal(t, ref.peak, sw.PeakHooks(), "sw%d.PeakHooks()", i)
 		if ref.listed {
-			want = append(want, SwitchView{Label: ref.label, State: ref.state,
-				Hooks: ref.hookNames(), Peak: ref.peak})
+			want = append(want, fmt.Sprintf("%s %v %q peak %d",
+				ref.label, ref.state, ref.hookNames(), ref.peak))
 		}
 	}
-	require.Equal(t, want, h.p.Snapshot().Switches, "Snapshot().Switches")
+	var got []string
+	for _, v := range h.p.Snapshot().Switches {
+		got = append(got, fmt.Sprintf("%s %v %q peak %d", v.Label, v.State, v.Hooks, v.Peak))
+	}
+	require.Equal(t, want, got, "Snapshot().Switches")
 }
 
 // checkPool compares the pool with the reference and checks its
@@ -713,12 +724,20 @@ func (h *smHarness) checkPool(t *rapid.T) {
 
 	// A granted slot that no release hook holds is leaked: its switch was
 	// no longer On when it was granted (JB16, PL5).
-	want := PoolView{Label: pl.label, Capacity: pl.capacity, InUse: pl.used,
-		High: len(pl.high), Low: len(pl.low), Leaked: pl.used - len(pl.holders)}
+	want := fmt.Sprintf("%s %d/%d queued %d+%d leaked %d holders",
+		pl.label, pl.used, pl.capacity, len(pl.high), len(pl.low), pl.used-len(pl.holders))
 	for _, sw := range pl.holders {
-		want.Holders = append(want.Holders, sw.label)
+		want += " " + sw.label
 	}
-	require.Equal(t, []PoolView{want}, h.p.Snapshot().Pools, "Snapshot().Pools")
+	var got []string
+	for _, v := range h.p.Snapshot().Pools {
+		got = append(got, fmt.Sprintf("%s %d/%d queued %d+%d leaked %d holders",
+			v.Label, v.InUse, v.Capacity, v.High, v.Low, v.Leaked))
+		for _, label := range v.Holders {
+			got[len(got)-1] += " " + label
+		}
+	}
+	require.Equal(t, []string{want}, got, "Snapshot().Pools")
 }
 
 // smHookOutcome draws how a test hook behaves: at once or after 1–3 s.
@@ -879,7 +898,8 @@ func TestPL_StateMachine(t *testing.T) {
 				last := map[Priority]int{Low: -1, High: -1}
 				for _, g := range grants {
 					require.False(t, g.prio == Low && g.highWaiting > 0,
-						"r%d (low) granted while %d high requests waited (PL1)", g.req, g.highWaiting)
+						"r%d (low) granted while %d high requests waited (PL1)",
+						g.req, g.highWaiting)
 					require.Greater(t, g.req, last[g.prio],
 						"r%d (%v) granted after r%d (PL1: FIFO)", g.req, g.prio, last[g.prio])
 					last[g.prio] = g.req
@@ -915,7 +935,8 @@ func TestPL_StateMachine(t *testing.T) {
 
 // smJobID matches a job id drawn at time hhmmss with label (JB2).
 func smJobID(hhmmss, label string) *regexp.Regexp {
-	return regexp.MustCompile("^2026-06-02/" + hhmmss + "-" + regexp.QuoteMeta(label) + "-[0-9a-f]{6}$")
+	return regexp.MustCompile("^2026-06-02/" + hhmmss + "-" +
+		regexp.QuoteMeta(label) + "-[0-9a-f]{6}$")
 }
 
 // TestJB_StateMachine creates jobs on up to eight switches, writes to their
@@ -1037,7 +1058,7 @@ func (h *smHarness) checkJobs(t *rapid.T) {
 		case ref.started:
 			want = Running
 		}
-		require.Equal(t, want, j.State(), "j%d.State() (JB7)", n)
+		require.Equal(t, want.String(), j.State().String(), "j%d.State() (JB7)", n)
 		start, started := j.StartTime()
 		require.Equal(t, ref.started, started, "j%d started (JB10)", n)
 		if ref.started {
