@@ -25,7 +25,7 @@ func RunJob(job *Job, h *Handle) *sim.Promise[Result[string]] {
 	}
 	return WithHandler(job, onCancel, func() *sim.Promise[Result[string]] {
 		result := h.Result()
-		return sim.Bind(tail(job, h, 0), func(r Result[sim.Unit]) *sim.Promise[Result[string]] {
+		return sim.Bind(tail(job, h), func(r Result[sim.Unit]) *sim.Promise[Result[string]] {
 			if r.Err != nil {
 				return sim.Return(Error[string](r.Err))
 			}
@@ -34,20 +34,55 @@ func RunJob(job *Job, h *Handle) *sim.Promise[Result[string]] {
 	})
 }
 
-// tail copies the remote log from offset start into job until it ends.
-func tail(job *Job, h *Handle, start int) *sim.Promise[Result[sim.Unit]] {
-	return sim.Bind(h.Log(start), func(r Result[LogChunk]) *sim.Promise[Result[sim.Unit]] {
-		if r.Err != nil {
-			return sim.Return(Error[sim.Unit](r.Err))
+// tail copies the remote log from its start into job until it ends, as a
+// loop of Handle.Log calls from each chunk's end would, writing each chunk
+// as soon as it is there; it resolves Ok once the log is closed and copied,
+// Error if the handle breaks, and rejects if a write to job fails.
+func tail(job *Job, h *Handle) *sim.Promise[Result[sim.Unit]] {
+	p, resolve := sim.Wait[Result[sim.Unit]]()
+	t := &tailer{job: job, h: h, resolve: resolve}
+	t.wk.then = t
+	t.woken()
+	return p
+}
+
+// tailer is a tail in progress: next is the offset of the first line of
+// the remote log not yet copied. It waits on the handle with one wakeup,
+// which it reuses from one wait to the next.
+type tailer struct {
+	job     *Job
+	h       *Handle
+	next    int
+	wk      wakeup
+	resolve sim.Resolver[Result[sim.Unit]]
+}
+
+// woken copies what the log has past next, until it must wait again or
+// the tail ends. Each chunk is what Handle.Log would return: the lines
+// there when it is read, copied even if more arrive meanwhile.
+func (t *tailer) woken() {
+	h := t.h
+	for {
+		if err := h.Problem(); err != nil {
+			t.resolve.Resolve(Error[sim.Unit](err))
+			return
 		}
-		if len(r.Value.Data) == 0 {
-			return sim.Return(Ok(sim.Unit{}))
+		remote := h.job
+		n := len(remote.log)
+		if !h.answering() || (t.next >= n && !remote.logDone) {
+			h.await(&t.wk, true)
+			return
 		}
-		for _, line := range r.Value.Data {
-			if err := job.Write(line); err != nil {
-				return sim.Fail[Result[sim.Unit]](err)
+		if t.next >= n {
+			t.resolve.Resolve(Ok(sim.Unit{}))
+			return
+		}
+		for _, line := range remote.log[t.next:n] {
+			if err := t.job.Write(line); err != nil {
+				t.resolve.Reject(err)
+				return
 			}
 		}
-		return tail(job, h, r.Value.Next)
-	})
+		t.next = n
+	}
 }

@@ -451,8 +451,8 @@ type RemoteJob struct {
 	action  Action
 	log     []string
 	logDone bool
-	readers []*wakeup // calls waiting for the log to grow or close
-	waiters []*wakeup // calls waiting for the job to end or the worker to thaw
+	readers wakeList // calls waiting for the log to grow or close
+	waiters wakeList // calls waiting for the job to end or the worker to thaw
 
 	result    *sim.Promise[Result[string]]
 	setResult sim.Resolver[Result[string]]
@@ -592,29 +592,49 @@ func (job *RemoteJob) append(line string) {
 // worker's thaw; with log, by its next line too.
 func (job *RemoteJob) wait(log bool) (*sim.Promise[sim.Unit], *wakeup) {
 	p, wk := newWakeup()
-	if log {
-		job.readers = append(job.readers, wk)
-	} else {
-		job.waiters = append(job.waiters, wk)
-	}
+	job.register(wk, log)
 	return p, wk
 }
 
+// register adds wk to the calls the job wakes: with log, to its log's
+// readers, else to those waiting for its end.
+func (job *RemoteJob) register(wk *wakeup, log bool) {
+	if log {
+		job.readers.add(wk)
+	} else {
+		job.waiters.add(wk)
+	}
+}
+
 // wakeReaders wakes the calls waiting for the log.
-func (job *RemoteJob) wakeReaders() { wakeAll(&job.readers) }
+func (job *RemoteJob) wakeReaders() { job.readers.wakeAll() }
 
 // wakeAll wakes every call waiting on the job.
 func (job *RemoteJob) wakeAll() {
-	wakeAll(&job.readers)
-	wakeAll(&job.waiters)
+	job.readers.wakeAll()
+	job.waiters.wakeAll()
 }
 
-func wakeAll(list *[]*wakeup) {
-	ws := *list
-	*list = nil
+// wakeList is the calls waiting for one thing, in the order they began
+// to wait. Waking them empties it; a call that begins to wait while they
+// are woken is kept for the next time. It keeps two buffers and swaps
+// them, so that a call that waits again and again, as a reader of a log
+// does, adds nothing to the heap.
+type wakeList struct {
+	waiting []*wakeup
+	spare   []*wakeup
+}
+
+func (l *wakeList) add(wk *wakeup) { l.waiting = append(l.waiting, wk) }
+
+func (l *wakeList) wakeAll() {
+	ws := l.waiting
+	l.waiting, l.spare = l.spare[:0], nil
 	for _, w := range ws {
 		w.wake()
 	}
+	clear(ws)
+	l.spare = ws[:0]
 }
 
 // cancel is the worker answering a cancel of the job: it stops the job,
@@ -643,12 +663,17 @@ func (job *RemoteJob) unref() {
 	}
 }
 
-// wakeup resolves a waiting promise once, whichever of the things it
-// waits for comes first.
+// wakeup ends one wait, once, whichever of the things it waits for comes
+// first: it resolves the wait's promise or, for a wait that is an object
+// of its own (a log's tail, a wait for the result), tells that object.
 type wakeup struct {
 	r    sim.Resolver[sim.Unit]
+	then waker
 	done bool
 }
+
+// waker is a wait that reacts to its wakeup itself, without a promise.
+type waker interface{ woken() }
 
 func newWakeup() (*sim.Promise[sim.Unit], *wakeup) {
 	p, r := sim.Wait[sim.Unit]()
@@ -656,10 +681,15 @@ func newWakeup() (*sim.Promise[sim.Unit], *wakeup) {
 }
 
 func (w *wakeup) wake() {
-	if !w.done {
-		w.done = true
-		w.r.Resolve(sim.Unit{})
+	if w.done {
+		return
 	}
+	w.done = true
+	if w.then != nil {
+		w.then.woken()
+		return
+	}
+	w.r.Resolve(sim.Unit{})
 }
 
 // Handle is a reference to a capability for a remote job (OC1). Every
@@ -742,10 +772,18 @@ func (h *Handle) breakWith(err error) {
 
 // wait is the job's wait, fulfilled by the handle breaking too.
 func (h *Handle) wait(log bool) *sim.Promise[sim.Unit] {
-	p, wk := h.job.wait(log)
-	h.waiters = slices.DeleteFunc(h.waiters, func(w *wakeup) bool { return w.done })
-	h.waiters = append(h.waiters, wk)
+	p, wk := newWakeup()
+	h.await(wk, log)
 	return p
+}
+
+// await makes wk wait as wait's promise would. A wakeup that has been
+// woken may wait again: its earlier turn is forgotten first.
+func (h *Handle) await(wk *wakeup, log bool) {
+	h.waiters = slices.DeleteFunc(h.waiters, func(w *wakeup) bool { return w.done })
+	wk.done = false
+	h.job.register(wk, log)
+	h.waiters = append(h.waiters, wk)
 }
 
 // answering reports whether the job's worker answers calls now.
@@ -754,13 +792,48 @@ func (h *Handle) answering() bool { return !h.job.worker.hung }
 // Result is the remote job's result, or the handle's problem if it breaks
 // first.
 func (h *Handle) Result() *sim.Promise[Result[string]] {
-	if err := h.Problem(); err != nil {
-		return sim.Return(Error[string](err))
-	}
-	if h.answering() && !h.job.result.IsPending() {
+	if r, ok := h.resultNow(); ok {
+		if r.Err != nil {
+			return sim.Return(r)
+		}
 		return h.job.result
 	}
-	return sim.Bind(h.wait(false), func(sim.Unit) *sim.Promise[Result[string]] { return h.Result() })
+	p, resolve := sim.Wait[Result[string]]()
+	rw := &resultWait{h: h, resolve: resolve}
+	rw.wk.then = rw
+	h.await(&rw.wk, false)
+	return p
+}
+
+// resultNow is the answer Result gives if it can give one now: the
+// handle's problem, or the result once the job has one and its worker
+// answers.
+func (h *Handle) resultNow() (Result[string], bool) {
+	if err := h.Problem(); err != nil {
+		return Error[string](err), true
+	}
+	if h.answering() && !h.job.result.IsPending() {
+		r, _ := h.job.result.Result()
+		return r, true
+	}
+	return Result[string]{}, false
+}
+
+// resultWait is a call to Result waiting for its answer: woken by the
+// job's end, the worker's thaw or the handle breaking, it answers if it
+// can, else waits again.
+type resultWait struct {
+	h       *Handle
+	wk      wakeup
+	resolve sim.Resolver[Result[string]]
+}
+
+func (rw *resultWait) woken() {
+	if r, ok := rw.h.resultNow(); ok {
+		rw.resolve.Resolve(r)
+		return
+	}
+	rw.h.await(&rw.wk, false)
 }
 
 // Cancel asks the worker to cancel the job. Through a connection, the call
