@@ -136,13 +136,36 @@ type Job struct {
 	startTime   time.Time
 	cancelled   bool
 	reason      string
-	cancelHooks []*cancelEntry
+	cancelHooks []cancelEntry
+	hookSeq     int // cancel hooks registered, for their ids
 	closed      bool
 	owner       *Job
 }
 
-// cancelEntry is one registered cancel hook; WithHandler removes its own.
-type cancelEntry struct{ fn CancelHook }
+// cancelEntry is one registered cancel hook: fn, or release for a hook
+// that ignores the reason, as a pool request's cancel function does. id
+// tells the entries apart, so that WithHandler can remove its own.
+type cancelEntry struct {
+	fn      CancelHook
+	release func() *sim.Promise[sim.Unit]
+	id      int
+}
+
+// run runs the hook with the reason for the cancel.
+func (e cancelEntry) run(reason string) *sim.Promise[sim.Unit] {
+	if e.release != nil {
+		return e.release()
+	}
+	return e.fn(reason)
+}
+
+// addCancel registers e as a cancel hook and returns its id.
+func (j *Job) addCancel(e cancelEntry) int {
+	j.hookSeq++
+	e.id = j.hookSeq
+	j.cancelHooks = append(j.cancelHooks, e)
+	return e.id
+}
 
 // NewJob is Job.create ~switch ~label ~config (JB1–JB3). It fails at once
 // if the switch is not On, or if the log file cannot be created (no
@@ -180,9 +203,10 @@ func (p *Process) NewJobFor(owner *Job, sw *Switch, label string, config *Config
 			l.Acquire(Resource{Kind: ResLogFD, Key: j, Holder: p}, j)
 		}
 	}
-	if err := sw.addHookOrFail("job "+j.id, j.complete, ResJobHook, j); err != nil {
+	if sw.canPush() != nil {
 		panic("model: switch went off while creating a job") // checked On above
 	}
+	sw.pushJob(j)
 	p.observe(JobCreated, j.id, label)
 	p.pass(Pass{Site: SiteReadyToRun, Detail: label, Job: j})
 	return j, nil
@@ -262,6 +286,10 @@ func (j *Job) Logf(format string, args ...any) error {
 	return j.write(msg, j.proc.stamp(msg))
 }
 
+// LogLine writes msg as one timestamped line, as Logf("%s", msg) does
+// but without formatting: for lines made by the caller.
+func (j *Job) LogLine(msg string) error { return j.write(msg, j.proc.stamp(msg)) }
+
 // Write appends text to the log as it is, with no timestamp: the raw write
 // used to copy a remote log (JB4).
 func (j *Job) Write(text string) error { return j.write(text, text) }
@@ -285,6 +313,9 @@ func (j *Job) write(msg, line string) error {
 	}
 	if err := p.Disk.take(int64(len(line) + 1)); err != nil {
 		return err
+	}
+	if j.log == nil {
+		j.log = make([]string, 0, 4) // most jobs write a handful of lines
 	}
 	j.log = append(j.log, line)
 	j.wakeReaders()
@@ -317,7 +348,16 @@ func (j *Job) OnCancel(fn CancelHook) *sim.Promise[sim.Unit] {
 	if j.cancelled {
 		return fn(j.reason)
 	}
-	j.cancelHooks = append(j.cancelHooks, &cancelEntry{fn})
+	j.addCancel(cancelEntry{fn: fn})
+	return sim.Done()
+}
+
+// onCancelRelease is OnCancel for a hook that ignores the reason.
+func (j *Job) onCancelRelease(release func() *sim.Promise[sim.Unit]) *sim.Promise[sim.Unit] {
+	if j.cancelled {
+		return release()
+	}
+	j.addCancel(cancelEntry{release: release})
 	return sim.Done()
 }
 
@@ -328,10 +368,9 @@ func WithHandler[T any](j *Job, onCancel CancelHook, fn func() *sim.Promise[T]) 
 	if j.cancelled {
 		return sim.Bind(onCancel(j.reason), func(sim.Unit) *sim.Promise[T] { return fn() })
 	}
-	e := &cancelEntry{onCancel}
-	j.cancelHooks = append(j.cancelHooks, e)
+	id := j.addCancel(cancelEntry{fn: onCancel})
 	return sim.Finalize(fn, func() *sim.Promise[sim.Unit] {
-		if i := slices.Index(j.cancelHooks, e); i >= 0 {
+		if i := slices.IndexFunc(j.cancelHooks, func(e cancelEntry) bool { return e.id == id }); i >= 0 {
 			j.cancelHooks = slices.Delete(j.cancelHooks, i, i+1)
 		}
 		return sim.Done()
@@ -353,20 +392,30 @@ func (j *Job) Cancel(reason string) {
 	j.proc.Sim.Async(func() *sim.Promise[sim.Unit] { return runCancelHooks(hooks, reason) })
 }
 
-func (j *Job) takeCancelHooks() []*cancelEntry {
+func (j *Job) takeCancelHooks() []cancelEntry {
 	hooks := j.cancelHooks
 	j.cancelHooks = nil
 	return hooks
 }
 
 // runCancelHooks runs hooks oldest first, each awaited before the next.
-func runCancelHooks(hooks []*cancelEntry, reason string) *sim.Promise[sim.Unit] {
-	if len(hooks) == 0 {
-		return sim.Done()
+// A hook whose promise is already resolved is followed at once by the
+// next, as Bind would; only a hook still pending is waited on.
+func runCancelHooks(hooks []cancelEntry, reason string) *sim.Promise[sim.Unit] {
+	for i, h := range hooks {
+		p := h.run(reason)
+		switch p.State() {
+		case sim.Pending:
+			rest := hooks[i+1:]
+			return sim.Bind(p, func(sim.Unit) *sim.Promise[sim.Unit] {
+				return runCancelHooks(rest, reason)
+			})
+		case sim.Rejected:
+			_, err := p.Result()
+			return sim.Fail[sim.Unit](err)
+		}
 	}
-	return sim.Bind(hooks[0].fn(reason), func(sim.Unit) *sim.Promise[sim.Unit] {
-		return runCancelHooks(hooks[1:], reason)
-	})
+	return sim.Done()
 }
 
 // complete is the completion hook pushed on the job's switch (JB15): a job
@@ -377,6 +426,10 @@ func (j *Job) complete() *sim.Promise[sim.Unit] {
 	if !j.cancelled {
 		j.cancelled, j.reason = true, "Job complete"
 		hooks = runCancelHooks(j.takeCancelHooks(), j.reason)
+	}
+	if hooks.State() == sim.Fulfilled {
+		j.close() // as the Map below would, at once
+		return sim.Done()
 	}
 	return sim.Map(hooks, func(sim.Unit) sim.Unit {
 		j.close()
@@ -449,14 +502,15 @@ func StartWith[R any](j *Job, pool Pool[R], level Level, opts ...StartOption) *s
 	}
 	return sim.Bind(j.confirm(level), func(sim.Unit) *sim.Promise[R] {
 		res, cancel := getFor(pool, j)
-		j.OnCancel(func(string) *sim.Promise[sim.Unit] { return cancel() })
+		j.onCancelRelease(cancel)
 		if res.IsPending() {
-			if err := j.Logf("Waiting for resource in pool %s", pool.Label()); err != nil {
+			lines := j.proc.poolLines(pool.Label())
+			if err := j.LogLine(lines.waiting); err != nil {
 				return sim.Fail[R](err)
 			}
 			j.proc.pass(Pass{Site: SiteWaiting, Detail: j.label, Job: j})
 			res = sim.Bind(res, func(r R) *sim.Promise[R] {
-				if err := j.Logf("Got resource from pool %s", pool.Label()); err != nil {
+				if err := j.LogLine(lines.got); err != nil {
 					return sim.Fail[R](err)
 				}
 				return sim.Return(r)

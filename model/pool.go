@@ -112,9 +112,10 @@ func (lp *LocalPool) getFor(job *Job, prio Priority, sw *Switch) (*sim.Promise[s
 			return sim.Fail[sim.Unit](fmt.Errorf("Cancelled waiting for resource from pool %q", lp.label))
 		}
 		release := lp.releaseFor(sw, req)
-		if err := sw.addHookOrFail("release slot of pool "+lp.label, release, ResHook, job); err != nil {
+		if err := sw.canPush(); err != nil {
 			return sim.Fail[sim.Unit](err)
 		}
+		sw.push("release slot of pool "+lp.label, release, job)
 		lp.holders = append(lp.holders, sw)
 		return sim.Done()
 	})

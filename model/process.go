@@ -65,6 +65,8 @@ type Process struct {
 	peakHooks   int       // the largest any switch's hook stack has been
 	dropped     []*Switch // switches nothing references any more (SW7)
 
+	lines map[string]*poolLines // by pool label; see poolLines
+
 	// The stamp of the last virtual second a line was stamped in, kept
 	// because many lines share a second; see stamp.
 	stampSec    int64
@@ -184,18 +186,55 @@ func (p *Process) stamp(msg string) string {
 	return p.stampPrefix + msg
 }
 
+// poolLines are the lines StartWith logs about a pool, made once per
+// pool label rather than at every wait.
+type poolLines struct {
+	waiting string // "Waiting for resource in pool <label>"
+	got     string // "Got resource from pool <label>"
+}
+
+func (p *Process) poolLines(label string) *poolLines {
+	l, ok := p.lines[label]
+	if !ok {
+		l = &poolLines{
+			waiting: "Waiting for resource in pool " + label,
+			got:     "Got resource from pool " + label,
+		}
+		if p.lines == nil {
+			p.lines = map[string]*poolLines{}
+		}
+		p.lines[label] = l
+	}
+	return l
+}
+
 // newJobID draws an id of the form YYYY-MM-DD/HHMMSS-<label>-XXXXXX (JB2).
 // The real log file is created exclusively, so a name already in use is
 // drawn again.
 func (p *Process) newJobID(label string) string {
 	ids := p.Sim.Stream("job-ids")
-	prefix := p.Sim.Now().UTC().Format("2006-01-02/150405") + "-" + label + "-"
+	var buf [64]byte
+	b := p.Sim.Now().UTC().AppendFormat(buf[:0], "2006-01-02/150405")
+	b = append(b, '-')
+	b = append(b, label...)
+	b = append(b, '-')
+	prefix := len(b)
 	for {
-		id := fmt.Sprintf("%s%06x", prefix, ids.Uint32N(1<<24))
-		if _, taken := p.jobs[id]; !taken {
-			return id
+		b = appendHex6(b[:prefix], ids.Uint32N(1<<24))
+		if _, taken := p.jobs[string(b)]; !taken {
+			return string(b)
 		}
 	}
+}
+
+// appendHex6 appends n, below 1<<24, as six lower-case hexadecimal
+// digits, as %06x prints it.
+func appendHex6(b []byte, n uint32) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 20; shift >= 0; shift -= 4 {
+		b = append(b, digits[n>>uint(shift)&0xf])
+	}
+	return b
 }
 
 // OpenJobs returns the jobs in the table, sorted by id as /jobs lists them.

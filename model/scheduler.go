@@ -2,8 +2,8 @@ package model
 
 import (
 	"errors"
-	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -480,7 +480,7 @@ func (w *Worker) start(t *Ticket) {
 	w.jobs++
 	result, setResult := sim.Wait[Result[string]]()
 	job := &RemoteJob{
-		worker: w, id: fmt.Sprintf("%s/%d", w.name, w.jobs), action: t.action,
+		worker: w, id: w.name + "/" + strconv.Itoa(w.jobs), action: t.action,
 		result: result, setResult: setResult, running: true,
 	}
 	w.live = append(w.live, job)
@@ -536,7 +536,7 @@ func (job *RemoteJob) complete() {
 		job.append(line)
 	}
 	job.append("Job succeeded")
-	job.finish(Ok(fmt.Sprintf("%s done by %s", a.Kind, job.worker.name)))
+	job.finish(Ok(a.Kind + " done by " + job.worker.name))
 }
 
 // stop is the worker job's switch turning off, by a cancel or by the

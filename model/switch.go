@@ -37,12 +37,35 @@ type Hook func() *sim.Promise[sim.Unit]
 
 // namedHook is a hook with the name a snapshot shows it under. id is
 // its key in the process's ledger, 0 if no ledger saw it pushed; kind
-// says whether it is a job's completion hook.
+// says whether it is a job's completion hook. A job's completion hook
+// keeps the job rather than a name and a function: its name is "job "
+// and the job's id, and running it completes the job, so that a job
+// costs its switch no more than one entry on the stack.
 type namedHook struct {
 	name string
 	fn   Hook
+	job  *Job // for a completion hook (ResJobHook), the job it completes
 	id   uint64
 	kind ResourceKind
+}
+
+// label is the name the hook is shown under.
+func (h namedHook) label() string {
+	if h.kind == ResJobHook {
+		return jobHookName(h.job)
+	}
+	return h.name
+}
+
+// jobHookName is the name of j's completion hook.
+func jobHookName(j *Job) string { return "job " + j.id }
+
+// run runs the hook.
+func (h namedHook) run() *sim.Promise[sim.Unit] {
+	if h.kind == ResJobHook {
+		return h.job.complete()
+	}
+	return h.fn()
 }
 
 // hookKey is the ledger's key of a hook.
@@ -93,25 +116,33 @@ func (sw *Switch) PeakHooks() int { return sw.peakHook }
 func (sw *Switch) Hooks() []string {
 	names := make([]string, len(sw.hooks))
 	for i, h := range sw.hooks {
-		names[i] = h.name
+		names[i] = h.label()
 	}
 	return names
 }
 
-// push pushes a hook of kind (ResHook or ResJobHook) taken for job,
-// telling the ledger.
-func (sw *Switch) push(name string, fn Hook, kind ResourceKind, job *Job) {
+// push pushes a hook of kind ResHook, fn, taken for job, telling the
+// ledger.
+func (sw *Switch) push(name string, fn Hook, job *Job) {
+	sw.pushHook(namedHook{name: name, fn: fn, kind: ResHook}, job)
+}
+
+// pushJob pushes the completion hook of j (JB3), telling the ledger.
+func (sw *Switch) pushJob(j *Job) {
+	sw.pushHook(namedHook{job: j, kind: ResJobHook}, j)
+}
+
+func (sw *Switch) pushHook(h namedHook, job *Job) {
 	if len(sw.hooks) == 0 {
 		sw.proc.switches.add(sw)
 	}
-	h := namedHook{name: name, fn: fn, kind: kind}
 	if l := sw.proc.Ledger; l != nil {
 		sw.proc.hookSeq++
 		h.id = sw.proc.hookSeq
-		l.Acquire(Resource{Kind: kind, Key: hookKey(h.id), Holder: sw, Detail: name}, job)
+		l.Acquire(Resource{Kind: h.kind, Key: hookKey(h.id), Holder: sw, Detail: h.label()}, job)
 	}
 	sw.hooks = append(sw.hooks, h)
-	if kind == ResJobHook {
+	if h.kind == ResJobHook {
 		sw.jobHooks++
 	}
 	if len(sw.hooks) > sw.peakHook {
@@ -137,18 +168,22 @@ func (sw *Switch) pop() namedHook {
 // AddHookOrFail pushes fn if the switch is On. Otherwise it fails at once
 // with ErrSwitchOff or ErrSwitchTurningOff (SW5).
 func (sw *Switch) AddHookOrFail(name string, fn Hook) error {
-	return sw.addHookOrFail(name, fn, ResHook, nil)
+	if err := sw.canPush(); err != nil {
+		return err
+	}
+	sw.push(name, fn, nil)
+	return nil
 }
 
-// addHookOrFail is AddHookOrFail for a hook of kind taken for job.
-func (sw *Switch) addHookOrFail(name string, fn Hook, kind ResourceKind, job *Job) error {
+// canPush is nil if a hook may be pushed now, else the error
+// AddHookOrFail fails with.
+func (sw *Switch) canPush() error {
 	switch sw.state {
 	case Off:
 		return ErrSwitchOff
 	case TurningOff:
 		return ErrSwitchTurningOff
 	}
-	sw.push(name, fn, kind, job)
 	return nil
 }
 
@@ -166,7 +201,7 @@ func (sw *Switch) addHookOrExec(name string, fn Hook, job *Job) *sim.Promise[sim
 	case TurningOff:
 		return sim.Bind(sw.waitOff(), func(sim.Unit) *sim.Promise[sim.Unit] { return fn() })
 	}
-	sw.push(name, fn, ResHook, job)
+	sw.push(name, fn, job)
 	return sim.Done()
 }
 
@@ -198,22 +233,29 @@ func (sw *Switch) TurnOff() *sim.Promise[sim.Unit] {
 	return sw.runHooks()
 }
 
+// runHooks runs the hooks newest first. A hook whose promise is already
+// resolved is followed at once by the next, as Bind would; only a hook
+// still pending is waited on.
 func (sw *Switch) runHooks() *sim.Promise[sim.Unit] {
-	if len(sw.hooks) == 0 {
-		sw.state = Off
-		sw.proc.observe(SwitchOff, "", sw.label)
-		sw.proc.switches.remove(sw)
-		waiters := sw.offWait
-		sw.offWait = nil
-		for _, r := range waiters {
-			r.Resolve(sim.Unit{})
+	for len(sw.hooks) > 0 {
+		p := sw.pop().run()
+		switch p.State() {
+		case sim.Pending:
+			return sim.Bind(p, func(sim.Unit) *sim.Promise[sim.Unit] { return sw.runHooks() })
+		case sim.Rejected:
+			_, err := p.Result()
+			return sim.Fail[sim.Unit](err)
 		}
-		return sim.Done()
 	}
-	top := sw.pop()
-	return sim.Bind(top.fn(), func(sim.Unit) *sim.Promise[sim.Unit] {
-		return sw.runHooks()
-	})
+	sw.state = Off
+	sw.proc.observe(SwitchOff, "", sw.label)
+	sw.proc.switches.remove(sw)
+	waiters := sw.offWait
+	sw.offWait = nil
+	for _, r := range waiters {
+		r.Resolve(sim.Unit{})
+	}
+	return sim.Done()
 }
 
 // Drop records that the code no longer references the switch: the OCaml

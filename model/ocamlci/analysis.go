@@ -114,7 +114,7 @@ func (b *Backend) Start(a Analysis) *Run {
 	run := func() *sim.Promise[model.Result[string]] {
 		started := model.StartWith(job, model.Pool[sim.Unit](b.Pool), model.Average)
 		outcome := sim.Bind(started, func(sim.Unit) *sim.Promise[string] {
-			if err := job.Logf("Solving with opam-repository commit: %s", a.Commit); err != nil {
+			if err := job.LogLine("Solving with opam-repository commit: " + a.Commit); err != nil {
 				return sim.Fail[string](err)
 			}
 			return b.solveAll(job, a.Solves)
