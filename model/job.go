@@ -140,6 +140,11 @@ type Job struct {
 	hookSeq     int // cancel hooks registered, for their ids
 	closed      bool
 	owner       *Job
+
+	// Most jobs register one cancel hook at a time, their pool request's
+	// or their handler's: it fits here, so that cancelHooks needs no array
+	// of its own.
+	inlineCancel [1]cancelEntry
 }
 
 // cancelEntry is one registered cancel hook: fn, or release for a hook
@@ -193,6 +198,7 @@ func (p *Process) NewJobFor(owner *Job, sw *Switch, label string, config *Config
 	}
 	j := &Job{proc: p, id: p.newJobID(label), label: label, sw: sw, priority: prio,
 		config: config, logOpen: true, owner: owner}
+	j.cancelHooks = j.inlineCancel[:0]
 	p.jobs[j.id] = j
 	p.created++
 	p.createdOf[label]++

@@ -584,6 +584,9 @@ func (job *RemoteJob) lose(err error) {
 }
 
 func (job *RemoteJob) append(line string) {
+	if job.log == nil {
+		job.log = make([]string, 0, 4) // a solve writes three lines
+	}
 	job.log = append(job.log, line)
 	job.wakeReaders()
 }
@@ -616,25 +619,32 @@ func (job *RemoteJob) wakeAll() {
 }
 
 // wakeList is the calls waiting for one thing, in the order they began
-// to wait. Waking them empties it; a call that begins to wait while they
-// are woken is kept for the next time. It keeps two buffers and swaps
-// them, so that a call that waits again and again, as a reader of a log
-// does, adds nothing to the heap.
+// to wait: first, then the others. Waking them empties it; a call that
+// begins to wait while they are woken is kept for the next time. Most
+// lists hold one call at a time, as a log's reader that waits again and
+// again, so the first is kept apart and costs the heap nothing.
 type wakeList struct {
-	waiting []*wakeup
-	spare   []*wakeup
+	first *wakeup
+	more  []*wakeup
 }
 
-func (l *wakeList) add(wk *wakeup) { l.waiting = append(l.waiting, wk) }
+func (l *wakeList) add(wk *wakeup) {
+	if l.first == nil {
+		l.first = wk
+		return
+	}
+	l.more = append(l.more, wk)
+}
 
 func (l *wakeList) wakeAll() {
-	ws := l.waiting
-	l.waiting, l.spare = l.spare[:0], nil
-	for _, w := range ws {
+	first, more := l.first, l.more
+	l.first, l.more = nil, nil
+	if first != nil {
+		first.wake()
+	}
+	for _, w := range more {
 		w.wake()
 	}
-	clear(ws)
-	l.spare = ws[:0]
 }
 
 // cancel is the worker answering a cancel of the job: it stops the job,
@@ -704,10 +714,14 @@ type Handle struct {
 	conn     *Connection // the connection it came through, if any
 	epoch    int         // the connection's epoch when it came
 	released bool
-	dropped  bool  // the worker no longer counts this reference
-	broken   error // set when its connection is lost
-	waiters  []*wakeup
-	acct     account // whom the handle is recorded for
+	dropped  bool      // the worker no longer counts this reference
+	broken   error     // set when its connection is lost
+	waiters  []*wakeup // its calls waiting on the job, some of them done
+	acct     account   // whom the handle is recorded for
+
+	// The usual calls, a result and a log's tail, fit here, so that
+	// waiters needs no array of its own.
+	inline [2]*wakeup
 }
 
 // newHandle makes a handle to the job, recorded in acct.
@@ -716,6 +730,7 @@ func (job *RemoteJob) newHandle(acct account) *Handle {
 	p := job.worker.pool.sched.proc
 	p.handles++
 	h := &Handle{job: job, proc: p, acct: acct}
+	h.waiters = h.inline[:0]
 	acct.acquire(Resource{Kind: ResHandle, Key: h, Holder: p, Detail: job.id})
 	acct.acquire(Resource{Kind: ResHandleRef, Key: h, Holder: job})
 	return h

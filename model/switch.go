@@ -85,12 +85,18 @@ type Switch struct {
 
 	offWait  []sim.Resolver[sim.Unit] // turn_off and add_hook_or_exec calls waiting for Off
 	peakHook int
+
+	// Most switches hold one hook at a time, a job's or a pool slot's: it
+	// fits here, so that hooks needs no array of its own.
+	inline [1]namedHook
 }
 
 // NewSwitch is Switch.create: an On switch with a label (SW1).
 func (p *Process) NewSwitch(label string) *Switch {
 	p.switchSeq++
-	return &Switch{proc: p, seq: p.switchSeq, label: label, state: On}
+	sw := &Switch{proc: p, seq: p.switchSeq, label: label, state: On}
+	sw.hooks = sw.inline[:0]
+	return sw
 }
 
 // NewSwitchOff is Switch.create_off: a switch that is already Off (SW1).

@@ -34,6 +34,32 @@ func (r SolveRequest) action() model.Action {
 	return model.Action{Kind: "solve " + r.Kind, Duration: r.Duration, Output: r.output()}
 }
 
+// actions makes the Action of each kind of solve once: an action's kind
+// and output depend only on the solve's kind and platforms, so the
+// solves of a run share them, each with its own duration. Nothing
+// changes an action's output once made.
+type actions map[actionKey]model.Action
+
+type actionKey struct {
+	kind      string
+	platforms int
+}
+
+// of returns r's action.
+func (as *actions) of(r SolveRequest) model.Action {
+	k := actionKey{r.Kind, r.Platforms}
+	a, ok := (*as)[k]
+	if !ok {
+		if *as == nil {
+			*as = actions{}
+		}
+		a = r.action()
+		(*as)[k] = a
+	}
+	a.Duration = r.Duration
+	return a
+}
+
 // Analysis is one run of ocaml-ci's analysis of a commit.
 type Analysis struct {
 	Repo   string
@@ -45,13 +71,20 @@ type Analysis struct {
 // solve first, then the formatter solve if n is 3, then the main solve.
 // With n = 1 there is only the main solve.
 func Solves(n int, durations []time.Duration, platforms int) []SolveRequest {
-	kinds := map[int][]string{1: {KindMain}, 2: {KindLint, KindMain}, 3: {KindLint, KindFmt, KindMain}}[n]
+	var kinds []string
+	if n >= 1 && n < len(solveKinds) {
+		kinds = solveKinds[n]
+	}
 	out := make([]SolveRequest, len(kinds))
 	for i, k := range kinds {
 		out[i] = SolveRequest{Kind: k, Duration: durations[i], Platforms: platforms}
 	}
 	return out
 }
+
+// solveKinds are the kinds of the solves of an analysis with n solves,
+// by n.
+var solveKinds = [...][]string{1: {KindMain}, 2: {KindLint, KindMain}, 3: {KindLint, KindFmt, KindMain}}
 
 // Backend is the part of ocaml-ci that runs analyses: the "analyse" pool
 // and the remote_solve design under test.

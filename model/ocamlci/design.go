@@ -32,6 +32,7 @@ type ModuleLevel struct {
 	proc    *model.Process
 	conn    *model.Connection
 	switch_ *model.Switch
+	actions actions
 }
 
 // NewModuleLevel loads the module: it makes the module-level switch.
@@ -44,7 +45,7 @@ func (d *ModuleLevel) Name() string { return "module" }
 
 // Solve is remote_solve as it was before the fix.
 func (d *ModuleLevel) Solve(analysis *model.Job, req SolveRequest) *sim.Promise[string] {
-	cluster := d.conn.Pool(analysis, solverPool, req.action())
+	cluster := d.conn.Pool(analysis, solverPool, d.actions.of(req))
 	job, err := d.proc.NewJobFor(analysis, d.switch_, "solver-job", solverConfig, model.Low)
 	if err != nil {
 		return sim.Fail[string](err)
@@ -60,8 +61,9 @@ func (d *ModuleLevel) Solve(analysis *model.Job, req SolveRequest) *sim.Promise[
 // turned off in the cleanup of a finalize around the pool wait and the
 // remote run.
 type PerCall struct {
-	proc *model.Process
-	conn *model.Connection
+	proc    *model.Process
+	conn    *model.Connection
+	actions actions
 }
 
 // NewPerCall returns the per-call design.
@@ -74,7 +76,7 @@ func (d *PerCall) Name() string { return "per-call" }
 
 // Solve is remote_solve as the fix writes it.
 func (d *PerCall) Solve(analysis *model.Job, req SolveRequest) *sim.Promise[string] {
-	cluster := d.conn.Pool(analysis, solverPool, req.action())
+	cluster := d.conn.Pool(analysis, solverPool, d.actions.of(req))
 	switch_ := d.proc.NewSwitch("solver-remote")
 	job, err := d.proc.NewJobFor(analysis, switch_, "solver-job", solverConfig, model.Low)
 	if err != nil {
@@ -99,7 +101,8 @@ func (d *PerCall) Solve(analysis *model.Job, req SolveRequest) *sim.Promise[stri
 // Local is the in-process solver (CI6): no pool, no placeholder job, so no
 // solver-job can leak. It is the baseline.
 type Local struct {
-	proc *model.Process
+	proc    *model.Process
+	actions actions
 }
 
 // NewLocal returns the local design.
@@ -112,7 +115,7 @@ func (d *Local) Name() string { return "local" }
 // analysis job's log.
 func (d *Local) Solve(analysis *model.Job, req SolveRequest) *sim.Promise[string] {
 	return sim.Map(d.proc.Sim.Sleep(req.Duration), func(sim.Unit) string {
-		for _, line := range req.output() {
+		for _, line := range d.actions.of(req).Output {
 			_ = analysis.Write(line) // an unwritable line is lost; the solve goes on
 		}
 		return req.Kind + " done locally"
