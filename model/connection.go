@@ -170,9 +170,8 @@ type pipeline struct {
 }
 
 type pipelineWait struct {
-	sub     *submission // the submission waiting
-	resolve sim.Resolver[sim.Unit]
-	gone    bool
+	sub  *submission // the submission waiting
+	gone bool
 }
 
 func (c *Connection) pipeline(k pipelineKey) *pipeline {
@@ -184,26 +183,23 @@ func (c *Connection) pipeline(k pipelineKey) *pipeline {
 	return pl
 }
 
-// acquire asks for a slot of pl for sub: at once if one is free, else
-// when one is given back.
-func (c *Connection) acquire(pl *pipeline, sub *submission) (*sim.Promise[sim.Unit], *pipelineWait) {
-	p, r := sim.Wait[sim.Unit]()
-	w := &pipelineWait{sub: sub, resolve: r}
+// acquire asks for a slot of pl for w's submission: at once if one is
+// free, else when one is given back.
+func (c *Connection) acquire(pl *pipeline, w *pipelineWait) {
 	if pl.used < c.MaxPipeline {
 		c.grant(pl, w)
-		return p, w
+		return
 	}
 	pl.waiters = append(pl.waiters, w)
-	return p, w
 }
 
-// grant gives a slot of pl to the waiter w.
+// grant gives a slot of pl to the waiter w, whose submission goes on.
 func (c *Connection) grant(pl *pipeline, w *pipelineWait) {
 	pl.used++
 	if l := c.proc.Ledger; l != nil {
 		l.Acquire(Resource{Kind: ResPipeline, Key: w.sub, Holder: pl}, w.sub.job)
 	}
-	w.resolve.Resolve(sim.Unit{})
+	w.sub.slotGranted(pl)
 }
 
 // release gives back the slot of pl that sub holds, and hands it on.
@@ -258,7 +254,12 @@ func (cp *ClusterPool) Label() string { return "OCluster" }
 // got a ticket (OC5).
 var ErrCancelledWaiting = errors.New("Cancelled")
 
-// submission is one request through a ClusterPool.
+// submission is one request through a ClusterPool. It moves from stage
+// to stage through callbacks: each stage's wait (the scheduler's answer,
+// a pipeline slot, the ticket's job, a pause) calls the next step, at the
+// moment a Bind on the wait's promise would run it. The steps never fail
+// the way a promise is rejected: a submission ends by resolving its
+// request, or by waiting for ever.
 type submission struct {
 	cp        *ClusterPool
 	job       *Job // the job it was made for, for the ledger
@@ -271,11 +272,21 @@ type submission struct {
 	wait      *pipelineWait // while waiting for a pipeline slot
 	ticket    *Ticket
 
-	// settle resolves the process's view of the ticket's job, while
-	// settling: the first of the handle, the job's failure or the
-	// connection's loss.
-	settle   sim.Resolver[Result[*Handle]]
+	// In Init: whether "Connecting to build cluster…" was logged since
+	// Init was entered, and the connection's epoch when the call to the
+	// scheduler went out.
+	logged   bool
+	rpcEpoch int
+
+	// In Get_ticket: the pipeline whose slot it holds; settling while it
+	// waits for the first of the handle, the job's failure or the
+	// connection's loss, which is then kept in outcome; armed once the
+	// wait is set up, so that an outcome that comes while it is set up is
+	// taken only then.
+	pl       *pipeline
 	settling bool
+	armed    bool
+	outcome  Result[*Handle]
 }
 
 // Get submits the pool's action. It ignores sw: turning the caller's
@@ -294,7 +305,7 @@ func (cp *ClusterPool) getFor(job *Job, prio Priority, _ *Switch) (*sim.Promise[
 	sub := &submission{cp: cp, job: job, urgent: prio == High, resolve: resolve}
 	p := cp.conn.proc
 	p.pass(Pass{Site: SiteSubmit, Detail: cp.action.Kind, Job: cp.job})
-	p.Sim.Async(sub.init)
+	sub.init()
 	return res, sub.cancel
 }
 
@@ -328,89 +339,100 @@ func (sub *submission) logf(format string, args ...any) bool {
 // it; here each submission in Init retries on its own clock, so after
 // Reconnect each finds the scheduler at its own next try, at most
 // RetryEvery later.
-func (sub *submission) init() *sim.Promise[sim.Unit] {
-	c := sub.cp.conn
-	s := c.proc.Sim
+func (sub *submission) init() {
 	sub.stage = StageInit
-	logged := false
-	var try func(sim.Unit) *sim.Promise[sim.Unit]
-	try = func(sim.Unit) *sim.Promise[sim.Unit] {
-		if sub.done {
-			return sim.Done()
-		}
-		if !c.up && !logged {
-			if !sub.logf("Connecting to build cluster…") {
-				return sim.Done()
-			}
-			logged = true
-		}
-		if sub.cancelled {
-			sub.fail(ErrCancelledWaiting)
-			return sim.Done()
-		}
-		if c.proc.stopped {
-			sub.fail(ErrProcessStopped)
-			return sim.Done()
-		}
-		if !c.up {
-			return sim.Bind(sub.retryLater(), try)
-		}
-		epoch := c.epoch
-		return sim.Bind(s.Sleep(c.RPC), func(sim.Unit) *sim.Promise[sim.Unit] {
-			switch {
-			case sub.done:
-				return sim.Done()
-			case !c.up || c.epoch != epoch:
-				return try(sim.Unit{}) // lost while the scheduler answered
-			}
-			sub.epoch = epoch
-			return sub.rateLimit()
-		})
-	}
-	return try(sim.Unit{})
+	sub.logged = false
+	sub.tryInit()
 }
 
-// retryLater is fulfilled at the first retry, every RetryEvery, that
+// tryInit is one try of Init: the call to the scheduler goes out, or the
+// submission waits for the next retry, or it ends.
+func (sub *submission) tryInit() {
+	c := sub.cp.conn
+	if sub.done {
+		return
+	}
+	if !c.up && !sub.logged {
+		if !sub.logf("Connecting to build cluster…") {
+			return
+		}
+		sub.logged = true
+	}
+	if sub.cancelled {
+		sub.fail(ErrCancelledWaiting)
+		return
+	}
+	if c.proc.stopped {
+		sub.fail(ErrProcessStopped)
+		return
+	}
+	if !c.up {
+		sub.retryLater()
+		return
+	}
+	sub.rpcEpoch = c.epoch
+	c.proc.Sim.After(c.RPC, sub.answered)
+}
+
+// answered is the scheduler's answer to Init's call, RPC after it went
+// out: if the connection was lost meanwhile, Init tries again.
+func (sub *submission) answered() {
+	c := sub.cp.conn
+	switch {
+	case sub.done:
+		return
+	case !c.up || c.epoch != sub.rpcEpoch:
+		sub.tryInit() // lost while the scheduler answered
+		return
+	}
+	sub.epoch = sub.rpcEpoch
+	sub.rateLimit()
+}
+
+// retryLater tries Init again at the first retry, every RetryEvery, that
 // finds the connection up, the submission over, or the process stopped.
 // It polls from callbacks rather than a chain of promises, so an outage of
 // any length retains nothing per retry.
-func (sub *submission) retryLater() *sim.Promise[sim.Unit] {
+func (sub *submission) retryLater() {
 	c := sub.cp.conn
 	s := c.proc.Sim
-	ready, resolve := sim.Wait[sim.Unit]()
-	var poll func(sim.Unit, error)
-	poll = func(sim.Unit, error) {
+	var poll func()
+	poll = func() {
 		if c.up || sub.done || sub.cancelled || c.proc.stopped {
-			resolve.Resolve(sim.Unit{})
+			sub.tryInit()
 			return
 		}
-		sim.On(s.Sleep(c.RetryEvery), poll)
+		s.After(c.RetryEvery, poll)
 	}
-	sim.On(s.Sleep(c.RetryEvery), poll)
-	return ready
+	s.After(c.RetryEvery, poll)
 }
 
-// rateLimit waits for one of the pipeline's slots (OC3). A slot that comes
-// after the connection was lost is given back, and the submission goes
-// back to Init as one whose ticket broke (OC6).
-func (sub *submission) rateLimit() *sim.Promise[sim.Unit] {
+// rateLimit waits for one of the pipeline's slots (OC3); the pipeline
+// calls slotGranted with it.
+func (sub *submission) rateLimit() {
 	c := sub.cp.conn
 	sub.stage = StageRateLimit
 	pl := c.pipeline(pipelineKey{sub.cp.pool, sub.urgent})
-	slot, wait := c.acquire(pl, sub)
-	sub.wait = wait
-	return sim.Bind(slot, func(sim.Unit) *sim.Promise[sim.Unit] {
-		sub.wait = nil
-		switch {
-		case sub.done:
-			c.release(pl, sub)
-			return sim.Done()
-		case !c.up || c.epoch != sub.epoch:
-			c.release(pl, sub)
-			return sub.afterError(ErrConnectionLost)
-		}
-		return sub.getTicket(pl)
-	})
+	sub.wait = &pipelineWait{sub: sub}
+	c.acquire(pl, sub.wait)
+}
+
+// slotGranted goes on once the submission has a slot of pl. A slot that
+// comes after the connection was lost is given back, and the submission
+// goes back to Init as one whose ticket broke (OC6).
+func (sub *submission) slotGranted(pl *pipeline) {
+	c := sub.cp.conn
+	sub.wait = nil
+	switch {
+	case sub.done:
+		c.release(pl, sub)
+		return
+	case !c.up || c.epoch != sub.epoch:
+		c.release(pl, sub)
+		sub.afterError(ErrConnectionLost)
+		return
+	}
+	sub.getTicket(pl)
 }
 
 // getTicket submits the action, logs that it waits for a worker, and
@@ -423,7 +445,7 @@ func (sub *submission) rateLimit() *sim.Promise[sim.Unit] {
 // action's kind as detail, of both of the process's hooks: an error from
 // Inject is the scheduler failing the ticket while connected (F2); then,
 // if it still waits, OnPass is told of the pass, with the outer job.
-func (sub *submission) getTicket(pl *pipeline) *sim.Promise[sim.Unit] {
+func (sub *submission) getTicket(pl *pipeline) {
 	c := sub.cp.conn
 	sub.stage = StageGetTicket
 	acct := account{ledger: c.proc.Ledger, job: sub.job, conn: c}
@@ -434,11 +456,10 @@ func (sub *submission) getTicket(pl *pipeline) *sim.Promise[sim.Unit] {
 		// As the plugin's raise: the slot is given back, while the ticket
 		// stays at the scheduler, held and never read.
 		c.release(pl, sub)
-		return sim.Done()
+		return
 	}
 
-	settled, settle := sim.Wait[Result[*Handle]]()
-	sub.settle, sub.settling = settle, true
+	sub.pl, sub.settling, sub.armed = pl, true, false
 	c.waiting = append(c.waiting, sub)
 	sim.On(t.Job(), func(h *Handle, err error) {
 		if err != nil {
@@ -455,16 +476,10 @@ func (sub *submission) getTicket(pl *pipeline) *sim.Promise[sim.Unit] {
 	if t.Job().IsPending() {
 		c.proc.pass(Pass{Site: SiteTicket, Detail: sub.cp.action.Kind, Job: sub.cp.job})
 	}
-	return sim.Bind(settled, func(r Result[*Handle]) *sim.Promise[sim.Unit] {
-		c.release(pl, sub)
-		if i := slices.Index(c.waiting, sub); i >= 0 {
-			c.waiting = slices.Delete(c.waiting, i, i+1)
-		}
-		if r.Err != nil {
-			return sub.afterError(r.Err)
-		}
-		return sub.gotWorker(r.Value)
-	})
+	sub.armed = true
+	if !sub.settling {
+		sub.gotOutcome()
+	}
 }
 
 // settled ends the wait for the ticket's job with r, if it still waits. A
@@ -478,18 +493,41 @@ func (sub *submission) settled(r Result[*Handle]) {
 		return
 	}
 	sub.settling = false
-	sub.settle.Resolve(r)
+	sub.outcome = r
+	if sub.armed {
+		sub.gotOutcome()
+	}
+}
+
+// gotOutcome ends Get_ticket with the outcome of the wait: the slot is
+// given back, and the handle handed on, or the error dealt with.
+func (sub *submission) gotOutcome() {
+	c := sub.cp.conn
+	r, pl := sub.outcome, sub.pl
+	sub.outcome, sub.pl = Result[*Handle]{}, nil
+	c.release(pl, sub)
+	if i := slices.Index(c.waiting, sub); i >= 0 {
+		c.waiting = slices.Delete(c.waiting, i, i+1)
+	}
+	if r.Err != nil {
+		sub.afterError(r.Err)
+		return
+	}
+	sub.gotWorker(r.Value)
 }
 
 // gotWorker drops the ticket and hands the handle to the caller (OC3).
-func (sub *submission) gotWorker(h *Handle) *sim.Promise[sim.Unit] {
+// The submission then keeps nothing of the remote job: a cancel in this
+// stage does nothing, so it needs none of it.
+func (sub *submission) gotWorker(h *Handle) {
 	c := sub.cp.conn
 	sub.stage = StageGotWorker
 	c.dropTicket(sub.ticket)
+	sub.ticket = nil
 	c.adopt(h, sub.epoch)
 	sub.done = true
 	sub.resolve.Resolve(h)
-	return sim.Done()
+	sub.resolve = sim.Resolver[*Handle]{}
 }
 
 // afterError is OC6: after a pause, if the connection the submission got
@@ -500,21 +538,21 @@ func (sub *submission) gotWorker(h *Handle) *sim.Promise[sim.Unit] {
 // The plugin checks after a pause, as here, and fails with the error's
 // printed form ("Failed: Ticket cancelled"); the model keeps the error
 // itself, so that its text is the scheduler's ("Ticket cancelled").
-func (sub *submission) afterError(err error) *sim.Promise[sim.Unit] {
+func (sub *submission) afterError(err error) {
 	c := sub.cp.conn
-	return sim.Bind(c.proc.Sim.Pause(), func(sim.Unit) *sim.Promise[sim.Unit] {
+	c.proc.Sim.After(0, func() { // a pause: after what is due now
 		switch {
 		case sub.done:
-			return sim.Done()
+			return
 		case c.up && c.epoch == sub.epoch:
 			sub.fail(err)
-			return sim.Done()
+			return
 		}
 		if sub.ticket != nil {
 			c.dropTicket(sub.ticket)
 			sub.ticket = nil
 		}
-		return sub.init()
+		sub.init()
 	})
 }
 

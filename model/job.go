@@ -506,35 +506,52 @@ func StartWith[R any](j *Job, pool Pool[R], level Level, opts ...StartOption) *s
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return sim.Bind(j.confirm(level), func(sim.Unit) *sim.Promise[R] {
-		res, cancel := getFor(pool, j)
-		j.onCancelRelease(cancel)
-		if res.IsPending() {
-			lines := j.proc.poolLines(pool.Label())
-			if err := j.LogLine(lines.waiting); err != nil {
-				return sim.Fail[R](err)
-			}
-			j.proc.pass(Pass{Site: SiteWaiting, Detail: j.label, Job: j})
-			res = sim.Bind(res, func(r R) *sim.Promise[R] {
-				if err := j.LogLine(lines.got); err != nil {
-					return sim.Fail[R](err)
-				}
-				return sim.Return(r)
-			})
+	confirmed := j.confirm(level)
+	if confirmed.State() == sim.Fulfilled {
+		return request(j, pool, o) // at once, as Bind would
+	}
+	return sim.Bind(confirmed, func(sim.Unit) *sim.Promise[R] { return request(j, pool, o) })
+}
+
+// request is StartWith once the job may go on: it asks the pool, and
+// starts the job once the resource is granted.
+func request[R any](j *Job, pool Pool[R], o startOptions) *sim.Promise[R] {
+	res, cancel := getFor(pool, j)
+	j.onCancelRelease(cancel)
+	switch res.State() {
+	case sim.Fulfilled:
+		r, _ := res.Result()
+		return granted(j, pool, o, r)
+	case sim.Rejected:
+		_, err := res.Result()
+		return sim.Fail[R](err)
+	}
+	lines := j.proc.poolLines(pool.Label())
+	if err := j.LogLine(lines.waiting); err != nil {
+		return sim.Fail[R](err)
+	}
+	j.proc.pass(Pass{Site: SiteWaiting, Detail: j.label, Job: j})
+	return sim.Bind(res, func(r R) *sim.Promise[R] {
+		if err := j.LogLine(lines.got); err != nil {
+			return sim.Fail[R](err)
 		}
-		return sim.Bind(res, func(r R) *sim.Promise[R] {
-			j.proc.observe(ResourceGranted, j.id, pool.Label())
-			if err := j.start(); err != nil {
-				return sim.Fail[R](err)
-			}
-			j.proc.observe(JobStarted, j.id, j.label)
-			j.proc.pass(Pass{Site: SiteRunning, Detail: j.label, Job: j})
-			if o.timeout > 0 {
-				j.armTimeout(o.timeout)
-			}
-			return sim.Return(r)
-		})
+		return granted(j, pool, o, r)
 	})
+}
+
+// granted starts the job that got r from pool: it gets its start time,
+// and its timeout if it has one.
+func granted[R any](j *Job, pool Pool[R], o startOptions, r R) *sim.Promise[R] {
+	j.proc.observe(ResourceGranted, j.id, pool.Label())
+	if err := j.start(); err != nil {
+		return sim.Fail[R](err)
+	}
+	j.proc.observe(JobStarted, j.id, j.label)
+	j.proc.pass(Pass{Site: SiteRunning, Detail: j.label, Job: j})
+	if o.timeout > 0 {
+		j.armTimeout(o.timeout)
+	}
+	return sim.Return(r)
 }
 
 // poolFor is a Pool that can be told which job asks, so that what it

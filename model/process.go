@@ -68,9 +68,10 @@ type Process struct {
 	lines map[string]*poolLines // by pool label; see poolLines
 
 	// The stamp of the last virtual second a line was stamped in, kept
-	// because many lines share a second; see stamp.
-	stampSec    int64
-	stampPrefix string
+	// because many lines share a second, and the buffer lines are stamped
+	// in; see stamp.
+	stampSec int64
+	stampBuf []byte
 }
 
 // DefaultBaseFDs is how many descriptors a process holds before it runs
@@ -174,16 +175,19 @@ func (p *Process) PeakHooks() int { return p.peakHooks }
 // dot before the seconds.
 const LogTimeLayout = "2006-01-02 15:04.05"
 
-// stamp prefixes msg with the current virtual time in LogTimeLayout. The
-// layout shows whole seconds, so the prefix is formatted once per second
-// and reused.
+// stamp prefixes msg with the current virtual time in LogTimeLayout and
+// ": ". The layout shows whole seconds, so the prefix is formatted once
+// per second, in a buffer kept for the next line: a line costs one string.
 func (p *Process) stamp(msg string) string {
 	now := p.Sim.Now()
-	if sec := now.Unix(); sec != p.stampSec || p.stampPrefix == "" {
+	if sec := now.Unix(); sec != p.stampSec || len(p.stampBuf) == 0 {
 		p.stampSec = sec
-		p.stampPrefix = now.UTC().Format(LogTimeLayout) + ": "
+		p.stampBuf = append(now.UTC().AppendFormat(p.stampBuf[:0], LogTimeLayout), ": "...)
 	}
-	return p.stampPrefix + msg
+	prefix := len(p.stampBuf)
+	b := append(p.stampBuf, msg...)
+	p.stampBuf = b[:prefix]
+	return string(b)
 }
 
 // poolLines are the lines StartWith logs about a pool, made once per
