@@ -517,17 +517,17 @@ func (sub *submission) gotOutcome() {
 }
 
 // gotWorker drops the ticket and hands the handle to the caller (OC3).
-// The submission then keeps nothing of the remote job: a cancel in this
-// stage does nothing, so it needs none of it.
+// The submission is then over, and keeps nothing: a cancel in this stage
+// does nothing, and no other step of it runs again. A job whose cancel
+// hook is never run, as a leaked one, keeps only the bare submission.
 func (sub *submission) gotWorker(h *Handle) {
 	c := sub.cp.conn
 	sub.stage = StageGotWorker
 	c.dropTicket(sub.ticket)
-	sub.ticket = nil
 	c.adopt(h, sub.epoch)
 	sub.done = true
 	sub.resolve.Resolve(h)
-	sub.resolve = sim.Resolver[*Handle]{}
+	sub.resolve, sub.ticket, sub.cp, sub.job = sim.Resolver[*Handle]{}, nil, nil, nil
 }
 
 // afterError is OC6: after a pause, if the connection the submission got

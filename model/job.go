@@ -455,6 +455,9 @@ func (j *Job) close() {
 	}
 	j.logOpen = false
 	j.closed = true
+	// Its cancel hooks have all run; the slot that held the first keeps
+	// nothing alive any more.
+	j.inlineCancel = [1]cancelEntry{}
 	delete(p.jobs, j.id)
 	p.closed++
 	p.gauge--
