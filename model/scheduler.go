@@ -85,6 +85,9 @@ type Worker struct {
 	hung      bool
 	queue     []*Ticket    // given to the worker, not started
 	live      []*RemoteJob // running, or finished and still referenced
+
+	building string            // the first line of its jobs' logs
+	results  map[string]string // by action kind, what its solves answer
 }
 
 // NewScheduler returns a scheduler with no pools.
@@ -339,8 +342,9 @@ func (w *Worker) assign(t *Ticket) {
 func (w *Worker) take() {
 	for w.connected && !w.hung && len(w.queue) > 0 && w.running < w.capacity {
 		t := w.queue[0]
-		w.queue[0] = nil
-		w.queue = w.queue[1:]
+		// Shifted rather than resliced: the queue is short, and keeps
+		// its array for the next item.
+		w.queue = slices.Delete(w.queue, 0, 1)
 		t.worker = nil
 		w.start(t)
 	}
@@ -461,7 +465,8 @@ type RemoteJob struct {
 	running     bool
 	due         time.Duration          // when the work ends, while it runs
 	left        time.Duration          // work left, while the worker hangs
-	timer       *sim.Promise[sim.Unit] // the work's end, while it runs
+	timing      bool                   // the work's end is due, while it runs
+	timerSeq    int                    // which of the job's timers is due
 	stopPending bool                   // stopped while the worker hangs
 	lost        error                  // set when the worker disconnects
 }
@@ -480,11 +485,14 @@ func (w *Worker) start(t *Ticket) {
 	w.jobs++
 	result, setResult := sim.Wait[Result[string]]()
 	job := &RemoteJob{
-		worker: w, id: w.name + "/" + strconv.Itoa(w.jobs), action: t.action,
+		worker: w, id: w.jobID(), action: t.action,
 		result: result, setResult: setResult, running: true,
 	}
 	w.live = append(w.live, job)
-	job.append("Building on " + w.name)
+	if w.building == "" {
+		w.building = "Building on " + w.name
+	}
+	job.append(w.building)
 	job.run(t.action.Duration)
 
 	t.state, t.job = ticketRunning, job
@@ -497,25 +505,49 @@ func (w *Worker) start(t *Ticket) {
 	p.pass(Pass{Site: SiteSolve, Detail: w.name, Job: t.owner})
 }
 
-// run lets the work go on for d.
+// result is what the worker's solves of kind answer: "<kind> done by
+// <worker>", made once per kind.
+func (w *Worker) result(kind string) string {
+	r, ok := w.results[kind]
+	if !ok {
+		r = kind + " done by " + w.name
+		if w.results == nil {
+			w.results = map[string]string{}
+		}
+		w.results[kind] = r
+	}
+	return r
+}
+
+// jobID is the id of the worker's latest job: its name, a slash and how
+// many jobs it has started.
+func (w *Worker) jobID() string {
+	var buf [64]byte
+	b := append(append(buf[:0], w.name...), '/')
+	return string(strconv.AppendInt(b, int64(w.jobs), 10))
+}
+
+// run lets the work go on for d. Its end is an event that finds out
+// whether it is still the one due; stopTimer makes it not.
 func (job *RemoteJob) run(d time.Duration) {
 	s := job.worker.sim()
 	job.due = s.Elapsed() + d
-	timer := s.Sleep(d)
-	job.timer = timer
-	sim.On(timer, func(_ sim.Unit, err error) {
-		if err == nil && job.timer == timer {
-			job.timer = nil
+	job.timerSeq++
+	job.timing = true
+	seq := job.timerSeq
+	s.After(d, func() {
+		if job.timing && job.timerSeq == seq {
+			job.timing = false
 			job.complete()
 		}
 	})
 }
 
-// stopTimer cancels the end of the work, if it is pending.
+// stopTimer cancels the end of the work, if it is due.
 func (job *RemoteJob) stopTimer() {
-	if t := job.timer; t != nil {
-		job.timer = nil
-		t.Cancel()
+	if job.timing {
+		job.timing = false
+		job.timerSeq++
 	}
 }
 
@@ -536,7 +568,7 @@ func (job *RemoteJob) complete() {
 		job.append(line)
 	}
 	job.append("Job succeeded")
-	job.finish(Ok(a.Kind + " done by " + job.worker.name))
+	job.finish(Ok(job.worker.result(a.Kind)))
 }
 
 // stop is the worker job's switch turning off, by a cancel or by the
