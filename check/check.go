@@ -43,18 +43,25 @@ type Verdict struct {
 // table too: created minus closed, and the active-jobs gauge, both equal
 // the table's size. And every resource taken must be back: no capability
 // handle unreleased, no viewer socket open, no pool slot that no switch
-// will give back.
+// will give back. The violations of jobs whose reasons read the same share
+// one reason string, so that a verdict on many leaked jobs of one switch
+// costs a violation each and one reason.
 func Invariant(s model.Snapshot) Verdict {
 	var vs []Violation
-	for _, j := range s.Jobs {
+	if n := len(s.Jobs); n > 0 {
+		// Room for a violation per job and for every bookkeeping one below.
+		vs = make([]Violation, 0, n+4+len(s.Pools))
+	}
+	reasons := reasonsByKey{}
+	for i := range s.Jobs {
+		j := &s.Jobs[i]
 		last := ""
 		if n := len(j.Log); n > 0 {
 			last = j.Log[n-1]
 		}
 		vs = append(vs, Violation{
 			Job: j.ID, Label: j.Label, State: j.State.String(), LastLine: last, Switch: j.Switch,
-			Reason: fmt.Sprintf("%s, never closed: held by switch %q (%s, %d hooks), log %s",
-				j.State, j.Switch, j.SwitchState, j.Hooks, openClosed(j.LogOpen)),
+			Reason: reasons.of(j),
 		})
 	}
 
@@ -81,6 +88,32 @@ func Invariant(s model.Snapshot) Verdict {
 		}
 	}
 	return Verdict{Holds: len(vs) == 0, Violations: vs}
+}
+
+// reasonKey is what a job's violation reason is made of. The jobs left
+// open on one switch mostly share it, so that their violations share one
+// reason, formatted once.
+type reasonKey struct {
+	state       model.JobState
+	sw          string
+	switchState model.SwitchState
+	hooks       int
+	logOpen     bool
+}
+
+// reasonsByKey holds the reasons formatted so far.
+type reasonsByKey map[reasonKey]string
+
+// of returns why job j, still in the table, breaks the invariant.
+func (rs reasonsByKey) of(j *model.JobView) string {
+	k := reasonKey{j.State, j.Switch, j.SwitchState, j.Hooks, j.LogOpen}
+	r, ok := rs[k]
+	if !ok {
+		r = fmt.Sprintf("%s, never closed: held by switch %q (%s, %d hooks), log %s",
+			k.state, k.sw, k.switchState, k.hooks, openClosed(k.logOpen))
+		rs[k] = r
+	}
+	return r
 }
 
 func openClosed(open bool) string {

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -62,4 +63,58 @@ func TestInvariant(t *testing.T) {
 		assert.Equal(t, "solver-remote", got.Switch)
 		assert.Equal(t, "2026-06-02 15:02.13: Got resource from pool OCluster", got.LastLine)
 	})
+}
+
+func TestClassify(t *testing.T) {
+	const waiting = "2026-06-02 15:02.13: Waiting for resource in pool analyse"
+	const (
+		ownWork = "its own work (solves)"
+		worker  = "a worker: the remote job's result and log"
+		over    = "nothing: its work is over and its switch is never turned off"
+		stuck   = "nothing: its switch is stuck turning off"
+	)
+	analysis := func(id string, st model.JobState, log ...string) model.JobView {
+		return model.JobView{ID: id, Label: "analysis", State: st, Switch: "analysis", Log: log}
+	}
+	solver := func(id, owner string, sw model.SwitchState) model.JobView {
+		return model.JobView{ID: id, Label: "solver-job", State: model.Running, Owner: owner,
+			Switch: "solver-remote", SwitchState: sw}
+	}
+	snap := model.Snapshot{Jobs: []model.JobView{
+		analysis("a1", model.Running),
+		analysis("r1", model.Ready, waiting),
+		analysis("r2", model.Ready),
+		solver("s1", "a1", model.On),         // its analysis is still open
+		solver("s2", "a0", model.On),         // its analysis closed
+		solver("t1", "a1", model.TurningOff), // its switch is wedged
+	}}
+	want := []Finding{
+		{Job: "a1", Label: "analysis", State: "running",
+			Class: Hung, WaitsOn: ownWork, Cause: "a1 for "},
+		{Job: "r1", Label: "analysis", State: "ready",
+			Class: Hung, WaitsOn: "pool analyse", Cause: "r1 for "},
+		{Job: "r2", Label: "analysis", State: "ready",
+			Class: Hung, WaitsOn: "its start", Cause: "r2 for "},
+		{Job: "s1", Label: "solver-job", State: "running",
+			Class: Hung, WaitsOn: worker, Cause: "s1 for a1"},
+		{Job: "s2", Label: "solver-job", State: "running",
+			Class: Leaked, WaitsOn: over, Cause: "s2 for a0"},
+		{Job: "t1", Label: "solver-job", State: "running",
+			Class: Leaked, WaitsOn: stuck, Cause: "t1 for a1"},
+	}
+	cause := func(job, owner string) string { return job + " for " + owner }
+	assert.Equal(t, want, Classify(snap, cause), "Classify(snapshot, cause)")
+
+	// Jobs listed out of id order are judged the same.
+	unsorted := model.Snapshot{Jobs: slices.Clone(snap.Jobs)}
+	slices.Reverse(unsorted.Jobs)
+	got := Classify(unsorted, cause)
+	slices.Reverse(got)
+	assert.Equal(t, want, got, "Classify(snapshot out of order, cause), reversed")
+
+	for i := range want {
+		want[i].Cause = ""
+	}
+	assert.Equal(t, want, Classify(snap, nil), "Classify(snapshot, nil)")
+	assert.Nil(t, Classify(model.Snapshot{}, nil), "Classify(empty snapshot, nil)")
 }

@@ -463,12 +463,12 @@ type RemoteJob struct {
 	refs      int // handles whose reference the worker still counts
 
 	running     bool
-	due         time.Duration          // when the work ends, while it runs
-	left        time.Duration          // work left, while the worker hangs
-	timing      bool                   // the work's end is due, while it runs
-	timerSeq    int                    // which of the job's timers is due
-	stopPending bool                   // stopped while the worker hangs
-	lost        error                  // set when the worker disconnects
+	due         time.Duration // when the work ends, while it runs
+	left        time.Duration // work left, while the worker hangs
+	timing      bool          // the work's end is due, while it runs
+	timerSeq    int           // which of the job's timers is due
+	stopPending bool          // stopped while the worker hangs
+	lost        error         // set when the worker disconnects
 }
 
 // start runs the item on the worker (OC8): it logs where it builds and

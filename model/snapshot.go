@@ -3,6 +3,7 @@ package model
 import (
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -86,9 +87,7 @@ func (p *Process) Snapshot() Snapshot {
 		LogPeak: p.FDs.PeakOf(FDLog),
 	}
 	snap.CreatedOf, snap.PeakHooks = maps.Clone(p.createdOf), p.peakHooks
-	for _, j := range p.OpenJobs() {
-		snap.Jobs = append(snap.Jobs, j.view())
-	}
+	snap.Jobs = p.jobViews()
 	for _, sched := range p.schedulers {
 		snap.Cluster = append(snap.Cluster, sched.View()...)
 	}
@@ -106,10 +105,51 @@ func (p *Process) Snapshot() Snapshot {
 	return snap
 }
 
-func (j *Job) view() JobView {
+// jobViews returns the jobs table as views, sorted by id as /jobs lists
+// it (the order of OpenJobs); nil for an empty table.
+//
+// It sorts pairs of an id and its job, so that a comparison reads the two
+// ids without going through the jobs. The views' logs are copies, all in
+// one array of the lines' total: one allocation for the whole table, and
+// a snapshot kept after the process is gone holds the lines and none of
+// the spare capacity of the logs the model appends to.
+func (p *Process) jobViews() []JobView {
+	if len(p.jobs) == 0 {
+		return nil
+	}
+	byID := make([]idJob, 0, len(p.jobs))
+	lines := 0
+	for _, j := range p.jobs {
+		byID = append(byID, idJob{j.id, j})
+		lines += len(j.log)
+	}
+	slices.SortFunc(byID, func(a, b idJob) int { return strings.Compare(a.id, b.id) })
+
+	views := make([]JobView, len(byID))
+	logs := make([]string, 0, lines)
+	for i, e := range byID {
+		n := len(logs)
+		logs = append(logs, e.job.log...)
+		var log []string // nil for a job that wrote nothing, as Job.Log
+		if len(logs) > n {
+			log = logs[n:len(logs):len(logs)]
+		}
+		views[i] = e.job.view(log)
+	}
+	return views
+}
+
+// idJob is a job and its id, to sort by.
+type idJob struct {
+	id  string
+	job *Job
+}
+
+// view is j as a snapshot shows it, with log for its lines.
+func (j *Job) view(log []string) JobView {
 	return JobView{
 		ID: j.id, Label: j.label, State: j.State(), Start: j.startTime,
-		Cancelled: j.reason, LogOpen: j.logOpen, Log: j.Log(),
+		Cancelled: j.reason, LogOpen: j.logOpen, Log: log,
 		Owner: j.ownerID(), Switch: j.sw.label, SwitchState: j.sw.state, Hooks: len(j.sw.hooks),
 	}
 }

@@ -462,22 +462,50 @@ func Execute(p Params, work Workload) (*Report, error) {
 		rep.Faults = &FaultReport{Trace: trace, Replay: inj.Explicit(), Coverage: inj.Coverage()}
 		rep.Faults.Restarts, rep.Faults.Cleared = sys.Restarts()
 	}
-	rep.Findings = check.Classify(rep.Snapshot, func(jobs ...string) string { return cause(trace, jobs) })
+	var cause func(job, owner string) string // no fault fired: no cause
+	if len(trace) > 0 {
+		cause = newCauses(trace).of
+	}
+	rep.Findings = check.Classify(rep.Snapshot, cause)
 	return rep, nil
 }
 
-// cause names the last fault that fired at a site concerning one of jobs,
-// or else the last fault that fired at all; "" if none did.
-func cause(trace []fault.Firing, jobs []string) string {
-	for i := len(trace) - 1; i >= 0; i-- {
-		if trace[i].Job != "" && slices.Contains(jobs, trace[i].Job) {
-			return trace[i].Fault.String()
+// causes names the fault behind a job left open: the last fault that
+// fired at a site concerning the job or its owner, or else the last fault
+// that fired at all. It reads the trace once, so that naming a job's cause
+// takes two lookups, not a scan of the trace, and writes each firing's
+// fault once, however many jobs it is the cause of.
+type causes struct {
+	trace []fault.Firing
+	last  map[string]int // for each job a firing concerns, its last firing
+	names []string       // each firing's fault in the plan grammar, once written
+}
+
+// newCauses indexes a trace of at least one firing.
+func newCauses(trace []fault.Firing) *causes {
+	c := &causes{trace: trace, last: map[string]int{}, names: make([]string, len(trace))}
+	for i, f := range trace {
+		if f.Job != "" {
+			c.last[f.Job] = i
 		}
 	}
-	if n := len(trace); n > 0 {
-		return trace[n-1].Fault.String()
+	return c
+}
+
+// of names the fault behind the job with id job, whose owner's id is
+// owner ("" for none).
+func (c *causes) of(job, owner string) string {
+	i, ok := c.last[job]
+	if k, found := c.last[owner]; found && (!ok || k > i) {
+		i, ok = k, true
 	}
-	return ""
+	if !ok {
+		i = len(c.trace) - 1
+	}
+	if c.names[i] == "" {
+		c.names[i] = c.trace[i].Fault.String()
+	}
+	return c.names[i]
 }
 
 // start schedules every arrival, tallying outcomes and latencies into
