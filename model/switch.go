@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"slices"
+	"strings"
 
 	"github.com/jobsim/jobsim/sim"
 )
@@ -58,7 +59,10 @@ func (h namedHook) label() string {
 }
 
 // jobHookName is the name of j's completion hook.
-func jobHookName(j *Job) string { return "job " + j.id }
+func jobHookName(j *Job) string { return jobHookPrefix + j.id }
+
+// jobHookPrefix starts the name of a job's completion hook.
+const jobHookPrefix = "job "
 
 // run runs the hook.
 func (h namedHook) run() *sim.Promise[sim.Unit] {
@@ -119,10 +123,36 @@ func (sw *Switch) IsOn() bool { return sw.state == On }
 func (sw *Switch) PeakHooks() int { return sw.peakHook }
 
 // Hooks returns the names of the hooks on the stack, oldest first.
+//
+// The names of jobs' completion hooks are made here, from the jobs' ids,
+// all in one string that the names share: a switch holding many jobs'
+// hooks, as a module-level one that leaks, costs one allocation.
 func (sw *Switch) Hooks() []string {
+	size := 0
+	for _, h := range sw.hooks {
+		if h.kind == ResJobHook {
+			size += len(jobHookPrefix) + len(h.job.id)
+		}
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, h := range sw.hooks {
+		if h.kind == ResJobHook {
+			b.WriteString(jobHookPrefix)
+			b.WriteString(h.job.id)
+		}
+	}
+	all := b.String()
 	names := make([]string, len(sw.hooks))
+	at := 0
 	for i, h := range sw.hooks {
-		names[i] = h.label()
+		if h.kind != ResJobHook {
+			names[i] = h.name
+			continue
+		}
+		n := len(jobHookPrefix) + len(h.job.id)
+		names[i] = all[at : at+n]
+		at += n
 	}
 	return names
 }
