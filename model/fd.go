@@ -73,6 +73,7 @@ type FDTable struct {
 	Limit int
 	Base  int
 	open  [fdKinds]int
+	all   int // the sum of open
 	peak  int
 	peaks [fdKinds]int // the most of each kind open at once
 }
@@ -83,6 +84,7 @@ func (t *FDTable) Open(kind FDKind) error {
 		return ErrTooManyOpenFiles
 	}
 	t.open[kind]++
+	t.all++
 	t.peaks[kind] = max(t.peaks[kind], t.open[kind])
 	if n := t.InUse(); n > t.peak {
 		t.peak = n
@@ -97,16 +99,11 @@ func (t *FDTable) Close(kind FDKind) {
 		panic("model: closing a " + kind.String() + " descriptor that is not open")
 	}
 	t.open[kind]--
+	t.all--
 }
 
 // InUse returns how many descriptors are open, Base included.
-func (t *FDTable) InUse() int {
-	n := t.Base
-	for _, c := range t.open {
-		n += c
-	}
-	return n
-}
+func (t *FDTable) InUse() int { return t.Base + t.all }
 
 // OpenOf returns how many descriptors of kind are open.
 func (t *FDTable) OpenOf(kind FDKind) int { return t.open[kind] }

@@ -128,7 +128,7 @@ type Job struct {
 
 	config *Config
 
-	log     []string
+	log     []logLine
 	logOpen bool
 	readers []sim.Resolver[sim.Unit] // woken by the next write or the close
 
@@ -275,7 +275,28 @@ func (j *Job) StartTime() (time.Time, bool) { return j.startTime, j.started }
 func (j *Job) Cancelled() (string, bool) { return j.reason, j.cancelled }
 
 // Log returns a copy of the job's log lines.
-func (j *Job) Log() []string { return append([]string(nil), j.log...) }
+func (j *Job) Log() []string { return appendLines(nil, j.log) }
+
+// logLine is one line of a job's log, kept in two parts so that writing a
+// line makes no string: the stamp of the second it was written in, which
+// the lines of that second share ("" for a line written as it is), and
+// its text. The line reads as the two one after the other.
+type logLine struct{ stamp, text string }
+
+func (l logLine) String() string {
+	if l.stamp == "" {
+		return l.text
+	}
+	return l.stamp + l.text
+}
+
+// appendLines appends lines to out as the strings they read as.
+func appendLines(out []string, lines []logLine) []string {
+	for _, l := range lines {
+		out = append(out, l.String())
+	}
+	return out
+}
 
 // LogOpen reports whether the job's log is still open for writing.
 func (j *Job) LogOpen() bool { return j.logOpen }
@@ -289,21 +310,24 @@ func (j *Job) Logf(format string, args ...any) error {
 	if len(args) > 0 || strings.Contains(format, "%") {
 		msg = fmt.Sprintf(format, args...)
 	}
-	return j.write(msg, j.proc.stamp(msg))
+	return j.LogLine(msg)
 }
 
 // LogLine writes msg as one timestamped line, as Logf("%s", msg) does
 // but without formatting: for lines made by the caller.
-func (j *Job) LogLine(msg string) error { return j.write(msg, j.proc.stamp(msg)) }
+func (j *Job) LogLine(msg string) error {
+	return j.write(logLine{stamp: j.proc.linePrefix(), text: msg})
+}
 
 // Write appends text to the log as it is, with no timestamp: the raw write
 // used to copy a remote log (JB4).
-func (j *Job) Write(text string) error { return j.write(text, text) }
+func (j *Job) Write(text string) error { return j.write(logLine{text: text}) }
 
 // write appends line, opening the file for it in Transient mode, and
 // wakes the log's readers (JB5, JB6).
-func (j *Job) write(msg, line string) error {
+func (j *Job) write(line logLine) error {
 	p := j.proc
+	msg := line.text
 	if !j.logOpen {
 		p.Warn("Job.write(%s, %q) called on closed job", j.id, msg)
 		return nil
@@ -317,11 +341,11 @@ func (j *Job) write(msg, line string) error {
 		}
 		defer p.FDs.Close(FDLog)
 	}
-	if err := p.Disk.take(int64(len(line) + 1)); err != nil {
+	if err := p.Disk.take(int64(len(line.stamp) + len(line.text) + 1)); err != nil {
 		return err
 	}
 	if j.log == nil {
-		j.log = make([]string, 0, 4) // most jobs write a handful of lines
+		j.log = make([]logLine, 0, 4) // most jobs write a handful of lines
 	}
 	j.log = append(j.log, line)
 	j.wakeReaders()

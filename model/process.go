@@ -68,10 +68,11 @@ type Process struct {
 	lines map[string]*poolLines // by pool label; see poolLines
 
 	// The stamp of the last virtual second a line was stamped in, kept
-	// because many lines share a second, and the buffer lines are stamped
-	// in; see stamp.
-	stampSec int64
-	stampBuf []byte
+	// because many lines share a second; see linePrefix.
+	stampSec    int64
+	stampPrefix string
+	idSec       int64  // the second idBuf was made in
+	idBuf       []byte // "YYYY-MM-DD/HHMMSS" of that second, for job ids
 }
 
 // DefaultBaseFDs is how many descriptors a process holds before it runs
@@ -175,19 +176,19 @@ func (p *Process) PeakHooks() int { return p.peakHooks }
 // dot before the seconds.
 const LogTimeLayout = "2006-01-02 15:04.05"
 
-// stamp prefixes msg with the current virtual time in LogTimeLayout and
-// ": ". The layout shows whole seconds, so the prefix is formatted once
-// per second, in a buffer kept for the next line: a line costs one string.
-func (p *Process) stamp(msg string) string {
+// stamp prefixes msg with the current virtual time; see linePrefix.
+func (p *Process) stamp(msg string) string { return p.linePrefix() + msg }
+
+// linePrefix is the prefix of a line stamped now: the virtual time in
+// LogTimeLayout and ": ". The layout shows whole seconds, so the prefix
+// is made once per second and shared by the lines of that second.
+func (p *Process) linePrefix() string {
 	now := p.Sim.Now()
-	if sec := now.Unix(); sec != p.stampSec || len(p.stampBuf) == 0 {
+	if sec := now.Unix(); sec != p.stampSec || p.stampPrefix == "" {
 		p.stampSec = sec
-		p.stampBuf = append(now.UTC().AppendFormat(p.stampBuf[:0], LogTimeLayout), ": "...)
+		p.stampPrefix = now.UTC().Format(LogTimeLayout) + ": "
 	}
-	prefix := len(p.stampBuf)
-	b := append(p.stampBuf, msg...)
-	p.stampBuf = b[:prefix]
-	return string(b)
+	return p.stampPrefix
 }
 
 // poolLines are the lines StartWith logs about a pool, made once per
@@ -217,8 +218,13 @@ func (p *Process) poolLines(label string) *poolLines {
 // drawn again.
 func (p *Process) newJobID(label string) string {
 	ids := p.Sim.Stream("job-ids")
+	now := p.Sim.Now()
+	if sec := now.Unix(); sec != p.idSec || len(p.idBuf) == 0 {
+		p.idSec = sec
+		p.idBuf = now.UTC().AppendFormat(p.idBuf[:0], "2006-01-02/150405")
+	}
 	var buf [64]byte
-	b := p.Sim.Now().UTC().AppendFormat(buf[:0], "2006-01-02/150405")
+	b := append(buf[:0], p.idBuf...)
 	b = append(b, '-')
 	b = append(b, label...)
 	b = append(b, '-')

@@ -129,7 +129,7 @@ func (p *Process) jobViews() []JobView {
 	logs := make([]string, 0, lines)
 	for i, e := range byID {
 		n := len(logs)
-		logs = append(logs, e.job.log...)
+		logs = appendLines(logs, e.job.log)
 		var log []string // nil for a job that wrote nothing, as Job.Log
 		if len(logs) > n {
 			log = logs[n:len(logs):len(logs)]
