@@ -186,9 +186,45 @@ func (p *Process) linePrefix() string {
 	now := p.Sim.Now()
 	if sec := now.Unix(); sec != p.stampSec || p.stampPrefix == "" {
 		p.stampSec = sec
-		p.stampPrefix = now.UTC().Format(LogTimeLayout) + ": "
+		var buf [32]byte
+		p.stampPrefix = string(append(appendStamp(buf[:0], now, ' ', ":", "."), ": "...))
 	}
 	return p.stampPrefix
+}
+
+// appendStamp appends t in UTC as the date, sep, then hours, minutes and
+// seconds with hm between the first two and ms between the last two:
+// LogTimeLayout is appendStamp(b, t, ' ', ":", "."), a job id's
+// "2006-01-02/150405" appendStamp(b, t, '/', "", ""). It does what
+// time.Format does with those layouts, digit by digit.
+func appendStamp(b []byte, t time.Time, sep byte, hm, ms string) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	hour, minute, second := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, sep)
+	b = appendDigits(b, hour, 2)
+	b = append(b, hm...)
+	b = appendDigits(b, minute, 2)
+	b = append(b, ms...)
+	return appendDigits(b, second, 2)
+}
+
+// appendDigits appends n, not negative, as width decimal digits, zero
+// padded: the last width digits if n has more.
+func appendDigits(b []byte, n, width int) []byte {
+	for i := width - 1; i >= 0; i-- {
+		d := n
+		for range i {
+			d /= 10
+		}
+		b = append(b, byte('0'+d%10))
+	}
+	return b
 }
 
 // poolLines are the lines StartWith logs about a pool, made once per
@@ -221,7 +257,7 @@ func (p *Process) newJobID(label string) string {
 	now := p.Sim.Now()
 	if sec := now.Unix(); sec != p.idSec || len(p.idBuf) == 0 {
 		p.idSec = sec
-		p.idBuf = now.UTC().AppendFormat(p.idBuf[:0], "2006-01-02/150405")
+		p.idBuf = appendStamp(p.idBuf[:0], now, '/', "", "")
 	}
 	var buf [64]byte
 	b := append(buf[:0], p.idBuf...)
