@@ -23,66 +23,105 @@ func RunJob(job *Job, h *Handle) *sim.Promise[Result[string]] {
 			return sim.Done()
 		})
 	}
-	return WithHandler(job, onCancel, func() *sim.Promise[Result[string]] {
-		result := h.Result()
-		return sim.Bind(tail(job, h), func(r Result[sim.Unit]) *sim.Promise[Result[string]] {
-			if r.Err != nil {
-				return sim.Return(Error[string](r.Err))
-			}
-			return result
-		})
-	})
+	return WithHandler(job, onCancel, func() *sim.Promise[Result[string]] { return copyThenResult(job, h) })
 }
 
-// tail copies the remote log from its start into job until it ends, as a
-// loop of Handle.Log calls from each chunk's end would, writing each chunk
-// as soon as it is there; it resolves Ok once the log is closed and copied,
-// Error if the handle breaks, and rejects if a write to job fails.
-func tail(job *Job, h *Handle) *sim.Promise[Result[sim.Unit]] {
-	p, resolve := sim.Wait[Result[sim.Unit]]()
-	t := &tailer{job: job, h: h, resolve: resolve}
-	t.wk.then = t
-	t.woken()
+// copyThenResult asks for the remote job's result, copies the remote log
+// into job until it is closed, and then answers with the result. It is
+// what run_job's body does, as
+//
+//	result := h.Result()
+//	Bind(tail(job, h), func(r) { if r is an Error, that; else result })
+//
+// would, where tail loops on Handle.Log from each chunk's end, writing
+// each chunk as soon as it is there: it answers at the same moments with
+// the same outcome. It is one object rather than that chain of promises,
+// because every solve runs it.
+func copyThenResult(job *Job, h *Handle) *sim.Promise[Result[string]] {
+	p, resolve := sim.Wait[Result[string]]()
+	c := &copier{job: job, h: h, resolve: resolve}
+	c.result.then, c.log.then = resultWaker{c}, c
+	if r, ok := h.resultNow(); ok {
+		c.got, c.answer = true, r
+	} else {
+		h.await(&c.result, false)
+	}
+	c.woken()
 	return p
 }
 
-// tailer is a tail in progress: next is the offset of the first line of
-// the remote log not yet copied. It waits on the handle with one wakeup,
-// which it reuses from one wait to the next.
-type tailer struct {
+// copier is a copyThenResult in progress. next is the offset of the first
+// line of the remote log not yet copied; log and result are its waits on
+// the handle, each reused from one wait to the next.
+type copier struct {
 	job     *Job
 	h       *Handle
 	next    int
-	wk      wakeup
-	resolve sim.Resolver[Result[sim.Unit]]
+	log     wakeup
+	result  wakeup
+	copied  bool           // the log is closed and copied
+	got     bool           // the result is known: answer
+	answer  Result[string] // the result, once got
+	done    bool           // resolved
+	resolve sim.Resolver[Result[string]]
 }
 
 // woken copies what the log has past next, until it must wait again or
-// the tail ends. Each chunk is what Handle.Log would return: the lines
+// the copy ends. Each chunk is what Handle.Log would return: the lines
 // there when it is read, copied even if more arrive meanwhile.
-func (t *tailer) woken() {
-	h := t.h
+func (c *copier) woken() {
+	h := c.h
 	for {
 		if err := h.Problem(); err != nil {
-			t.resolve.Resolve(Error[sim.Unit](err))
+			c.finish(Error[string](err))
 			return
 		}
 		remote := h.job
 		n := len(remote.log)
-		if !h.answering() || (t.next >= n && !remote.logDone) {
-			h.await(&t.wk, true)
+		if !h.answering() || (c.next >= n && !remote.logDone) {
+			h.await(&c.log, true)
 			return
 		}
-		if t.next >= n {
-			t.resolve.Resolve(Ok(sim.Unit{}))
+		if c.next >= n {
+			c.copied = true
+			if c.got {
+				c.finish(c.answer)
+			}
 			return
 		}
-		for _, line := range remote.log[t.next:n] {
-			if err := t.job.Write(line); err != nil {
-				t.resolve.Reject(err)
+		for _, line := range remote.log[c.next:n] {
+			if err := c.job.Write(line); err != nil {
+				c.done = true
+				c.resolve.Reject(err)
 				return
 			}
 		}
-		t.next = n
+		c.next = n
+	}
+}
+
+// resultWaker is a copier's wait for the result.
+type resultWaker struct{ c *copier }
+
+// woken takes the result if the handle can give it, else waits again;
+// once the log is copied too, the copier answers with it.
+func (w resultWaker) woken() {
+	c := w.c
+	r, ok := c.h.resultNow()
+	if !ok {
+		c.h.await(&c.result, false)
+		return
+	}
+	c.got, c.answer = true, r
+	if c.copied {
+		c.finish(r)
+	}
+}
+
+// finish answers with r, once.
+func (c *copier) finish(r Result[string]) {
+	if !c.done {
+		c.done = true
+		c.resolve.Resolve(r)
 	}
 }
