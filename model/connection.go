@@ -263,14 +263,14 @@ var ErrCancelledWaiting = errors.New("Cancelled")
 type submission struct {
 	cp        *ClusterPool
 	job       *Job // the job it was made for, for the ledger
-	urgent    bool
-	stage     Stage
-	done      bool // the request is fulfilled or rejected
-	cancelled bool // cancel was called: a return to Init rejects (OC5)
-	epoch     int  // the connection's epoch when Init got the scheduler
 	resolve   sim.Resolver[*Handle]
 	wait      *pipelineWait // while waiting for a pipeline slot
 	ticket    *Ticket
+	stage     Stage
+	epoch     int // the connection's epoch when Init got the scheduler
+	urgent    bool
+	done      bool // the request is fulfilled or rejected
+	cancelled bool // cancel was called: a return to Init rejects (OC5)
 
 	// In Init: whether "Connecting to build cluster…" was logged since
 	// Init was entered, and the connection's epoch when the call to the
@@ -283,9 +283,9 @@ type submission struct {
 	// connection's loss, which is then kept in outcome; armed once the
 	// wait is set up, so that an outcome that comes while it is set up is
 	// taken only then.
-	pl       *pipeline
 	settling bool
 	armed    bool
+	pl       *pipeline
 	outcome  Result[*Handle]
 }
 

@@ -148,7 +148,7 @@ type idJob struct {
 // view is j as a snapshot shows it, with log for its lines.
 func (j *Job) view(log []string) JobView {
 	return JobView{
-		ID: j.id, Label: j.label, State: j.State(), Start: j.startTime,
+		ID: j.id, Label: j.label, State: j.State(), Start: j.startTime(),
 		Cancelled: j.reason, LogOpen: j.logOpen, Log: log,
 		Owner: j.ownerID(), Switch: j.sw.label, SwitchState: j.sw.state, Hooks: len(j.sw.hooks),
 	}
