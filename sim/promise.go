@@ -46,12 +46,22 @@ func (s State) String() string {
 // rejection, Go code returns Fail: a panic inside a callback is a bug in the
 // caller and is not recovered.
 type Promise[T any] struct {
-	state  State
-	value  T
-	err    error
-	first  callback[T]    // the first callback, kept inline: most have one
-	rest   *[]callback[T] // the others, in the order they were added
-	cancel canceler       // how to cancel while pending; nil if it cannot be
+	// A pending promise needs its callbacks and where to forward Cancel;
+	// a resolved one, its state and outcome. As the two are never needed
+	// at once, they share fields, so that a Promise[Unit] takes 32 bytes.
+
+	value T
+
+	// first is, while p is pending, the callback to run when p is
+	// resolved (nil if none), kept inline as most promises have one; a
+	// promise with several keeps a *callbacks. Once p is resolved, it is
+	// a settled holding p's state.
+	first callback[T]
+
+	// cancelOrErr is, while p is pending, the canceler that Cancel
+	// forwards to, or cancelSelf for a task (nil if p cannot be
+	// cancelled) and, once p is rejected, its error.
+	cancelOrErr any
 }
 
 // callback is what a pending promise runs once it is resolved, with the
@@ -61,8 +71,24 @@ type Promise[T any] struct {
 // another is its own callback.
 type callback[T any] interface{ resolved(p *Promise[T]) }
 
+// settled is what a resolved promise keeps in place of its first
+// callback: its state, Fulfilled or Rejected. It is never run.
+type settled[T any] State
+
+func (settled[T]) resolved(*Promise[T]) {}
+
+// callbacks are the callbacks of a promise that has more than one, in the
+// order they were added, run as its first callback.
+type callbacks[T any] []callback[T]
+
+func (cs *callbacks[T]) resolved(p *Promise[T]) {
+	for _, cb := range *cs {
+		cb.resolved(p)
+	}
+}
+
 // canceler is where a pending promise forwards Cancel: the promise it
-// waits on, itself for a task, or a function.
+// waits on, or a function.
 type canceler interface{ Cancel() }
 
 // thunk is a callback that ignores the promise.
@@ -75,58 +101,78 @@ type cancelFunc func()
 
 func (f cancelFunc) Cancel() { f() }
 
-// task is a promise made by Task, as its own canceler: cancelling rejects
-// it with ErrCanceled.
-type task[T any] Promise[T]
-
-func (t *task[T]) Cancel() { (*Promise[T])(t).reject(ErrCanceled) }
+// cancelSelf marks a task, which Cancel rejects with ErrCanceled. It is
+// not a pointer to the task, so that making one writes no pointer.
+type cancelSelf struct{}
 
 // State reports whether p is pending, fulfilled or rejected.
-func (p *Promise[T]) State() State { return p.state }
+func (p *Promise[T]) State() State {
+	if st, ok := p.first.(settled[T]); ok {
+		return State(st)
+	}
+	return Pending
+}
 
 // IsPending reports whether p is still unresolved.
-func (p *Promise[T]) IsPending() bool { return p.state == Pending }
+func (p *Promise[T]) IsPending() bool {
+	_, resolved := p.first.(settled[T])
+	return !resolved
+}
 
 // Result returns p's value and error. Both are zero while p is pending.
-func (p *Promise[T]) Result() (T, error) { return p.value, p.err }
+func (p *Promise[T]) Result() (T, error) { return p.value, p.err() }
+
+// err is p's rejection, or nil if p is not rejected.
+func (p *Promise[T]) err() error {
+	if p.State() != Rejected {
+		return nil
+	}
+	err, _ := p.cancelOrErr.(error)
+	return err
+}
 
 // Cancel asks p to cancel itself, as Lwt.cancel does. A pending task is
 // rejected with ErrCanceled; a promise that waits on another forwards the
 // request to it; a resolved promise, or one made by Wait, ignores it.
 func (p *Promise[T]) Cancel() {
-	if p.state == Pending && p.cancel != nil {
-		p.cancel.Cancel()
+	if p.State() != Pending {
+		return
+	}
+	switch c := p.cancelOrErr.(type) {
+	case cancelSelf:
+		p.reject(ErrCanceled)
+	case canceler:
+		c.Cancel()
 	}
 }
 
 // on runs cb when p is resolved, or at once if it already is.
 func (p *Promise[T]) on(cb callback[T]) {
 	switch {
-	case p.state != Pending:
+	case p.State() != Pending:
 		cb.resolved(p)
 	case p.first == nil:
 		p.first = cb
-	case p.rest == nil:
-		p.rest = &[]callback[T]{cb}
 	default:
-		*p.rest = append(*p.rest, cb)
+		if cs, ok := p.first.(*callbacks[T]); ok {
+			*cs = append(*cs, cb)
+		} else {
+			p.first = &callbacks[T]{p.first, cb}
+		}
 	}
 }
 
 func (p *Promise[T]) settle(st State, v T, err error) {
-	if p.state != Pending {
+	if p.State() != Pending {
 		panic("sim: promise resolved twice")
 	}
-	p.state, p.value, p.err = st, v, err
-	first, rest := p.first, p.rest
-	p.first, p.rest, p.cancel = nil, nil, nil
+	first := p.first
+	p.first, p.value, p.cancelOrErr = settled[T](st), v, nil
+	if err != nil {
+		p.cancelOrErr = err
+	}
 	if first != nil {
 		first.resolved(p)
-	}
-	if rest != nil {
-		for _, cb := range *rest {
-			cb.resolved(p)
-		}
 	}
 }
 
@@ -140,16 +186,18 @@ func (p *Promise[T]) reject(err error) {
 // follow makes p, pending, resolve as q does, and forwards p's
 // cancellation to q while q is pending.
 func (p *Promise[T]) follow(q *Promise[T]) {
-	if q.state != Pending {
-		p.settle(q.state, q.value, q.err)
+	if q.State() != Pending {
+		p.settle(q.State(), q.value, q.err())
 		return
 	}
-	p.cancel = q
+	p.cancelOrErr = q
 	q.on(p)
 }
 
 // resolved makes p, which follows src, resolve as src did.
-func (p *Promise[T]) resolved(src *Promise[T]) { p.settle(src.state, src.value, src.err) }
+func (p *Promise[T]) resolved(src *Promise[T]) {
+	p.settle(src.State(), src.value, src.err())
+}
 
 // Resolver resolves the promise it was made with, as Lwt's wakener does.
 type Resolver[T any] struct{ p *Promise[T] }
@@ -174,7 +222,7 @@ func (r Resolver[T]) Reject(err error) {
 
 // canceled reports whether p was rejected with ErrCanceled.
 func (p *Promise[T]) canceled() bool {
-	return p.state == Rejected && errors.Is(p.err, ErrCanceled)
+	return p.State() == Rejected && errors.Is(p.err(), ErrCanceled)
 }
 
 // Promise returns the promise r resolves.
@@ -190,35 +238,42 @@ func Wait[T any]() (*Promise[T], Resolver[T]) {
 // Task returns a pending promise that Cancel rejects with ErrCanceled, and
 // its resolver: Lwt.task.
 func Task[T any]() (*Promise[T], Resolver[T]) {
-	p := &Promise[T]{}
-	p.cancel = (*task[T])(p)
+	p := &Promise[T]{cancelOrErr: cancelSelf{}}
 	return p, Resolver[T]{p}
 }
 
 // Return is a promise already fulfilled with v.
-func Return[T any](v T) *Promise[T] { return &Promise[T]{state: Fulfilled, value: v} }
+func Return[T any](v T) *Promise[T] {
+	return &Promise[T]{value: v, first: settled[T](Fulfilled)}
+}
 
 // Done is the fulfilled unit promise, Lwt.return_unit. Every call returns
 // the same promise: a resolved promise never changes.
 func Done() *Promise[Unit] { return done }
 
-var done = &Promise[Unit]{state: Fulfilled}
+var done = &Promise[Unit]{first: settled[Unit](Fulfilled)}
 
 // Fail is a promise already rejected with err.
-func Fail[T any](err error) *Promise[T] { return &Promise[T]{state: Rejected, err: err} }
+func Fail[T any](err error) *Promise[T] {
+	p := &Promise[T]{first: settled[T](Rejected)}
+	if err != nil {
+		p.cancelOrErr = err
+	}
+	return p
+}
 
 // Bind waits for p and then continues with f's promise (Lwt's >>=). If p is
 // already fulfilled, f runs at once. If p is rejected, f never runs and the
 // result is rejected with the same error (LW2).
 func Bind[T, U any](p *Promise[T], f func(T) *Promise[U]) *Promise[U] {
-	switch p.state {
+	switch p.State() {
 	case Fulfilled:
 		return f(p.value)
 	case Rejected:
-		return Fail[U](p.err)
+		return Fail[U](p.err())
 	}
 	n := &bindNode[T, U]{f: f}
-	n.out.cancel = p
+	n.out.cancelOrErr = p
 	p.on(n)
 	return &n.out
 }
@@ -231,8 +286,8 @@ type bindNode[T, U any] struct {
 }
 
 func (n *bindNode[T, U]) resolved(p *Promise[T]) {
-	if p.state == Rejected {
-		n.out.reject(p.err)
+	if p.State() == Rejected {
+		n.out.reject(p.err())
 		return
 	}
 	f := n.f
@@ -243,14 +298,14 @@ func (n *bindNode[T, U]) resolved(p *Promise[T]) {
 // Map waits for p and applies f to its value (Lwt's >|=). Rejections pass
 // through untouched.
 func Map[T, U any](p *Promise[T], f func(T) U) *Promise[U] {
-	switch p.state {
+	switch p.State() {
 	case Fulfilled:
 		return Return(f(p.value))
 	case Rejected:
-		return Fail[U](p.err)
+		return Fail[U](p.err())
 	}
 	n := &mapNode[T, U]{f: f}
-	n.out.cancel = p
+	n.out.cancelOrErr = p
 	p.on(n)
 	return &n.out
 }
@@ -263,8 +318,8 @@ type mapNode[T, U any] struct {
 }
 
 func (n *mapNode[T, U]) resolved(p *Promise[T]) {
-	if p.state == Rejected {
-		n.out.reject(p.err)
+	if p.State() == Rejected {
+		n.out.reject(p.err())
 		return
 	}
 	f := n.f
@@ -276,14 +331,14 @@ func (n *mapNode[T, U]) resolved(p *Promise[T]) {
 // (Lwt.try_bind).
 func TryBind[T, U any](f func() *Promise[T], ok func(T) *Promise[U], ko func(error) *Promise[U]) *Promise[U] {
 	p := f()
-	switch p.state {
+	switch p.State() {
 	case Fulfilled:
 		return ok(p.value)
 	case Rejected:
-		return ko(p.err)
+		return ko(p.err())
 	}
 	n := &tryBindNode[T, U]{ok: ok, ko: ko}
-	n.out.cancel = p
+	n.out.cancelOrErr = p
 	p.on(n)
 	return &n.out
 }
@@ -299,8 +354,8 @@ type tryBindNode[T, U any] struct {
 func (n *tryBindNode[T, U]) resolved(p *Promise[T]) {
 	ok, ko := n.ok, n.ko
 	n.ok, n.ko = nil, nil
-	if p.state == Rejected {
-		n.out.follow(ko(p.err))
+	if p.State() == Rejected {
+		n.out.follow(ko(p.err()))
 		return
 	}
 	n.out.follow(ok(p.value))
@@ -322,11 +377,11 @@ func Catch[T any](f func() *Promise[T], h func(error) *Promise[T]) *Promise[T] {
 func Finalize[T any](f func() *Promise[T], cleanup func() *Promise[Unit]) *Promise[T] {
 	p := f()
 	n := &finalizeNode[T]{cleanup: cleanup}
-	if p.state != Pending {
+	if p.State() != Pending {
 		n.resolved(p)
 		return &n.out
 	}
-	n.out.cancel = p
+	n.out.cancelOrErr = p
 	p.on(n)
 	return &n.out
 }
@@ -347,21 +402,21 @@ func (n *finalizeNode[T]) resolved(p *Promise[T]) {
 	cleanup := n.cleanup
 	n.cleanup = nil
 	c := cleanup()
-	if c.state != Pending {
-		n.finish(p.state, p.value, p.err, c)
+	if c.State() != Pending {
+		n.finish(p.State(), p.value, p.err(), c)
 		return
 	}
-	n.state, n.value, n.err = p.state, p.value, p.err
-	n.out.cancel = c
+	n.state, n.value, n.err = p.State(), p.value, p.err()
+	n.out.cancelOrErr = c
 	c.on((*finalizeCleanup[T])(n))
 }
 
 // finish resolves the result with f's outcome, or with cleanup's
 // rejection.
 func (n *finalizeNode[T]) finish(st State, v T, err error, c *Promise[Unit]) {
-	if c.state == Rejected {
+	if c.State() == Rejected {
 		var zero T
-		st, v, err = Rejected, zero, c.err
+		st, v, err = Rejected, zero, c.err()
 	}
 	n.out.settle(st, v, err)
 }
@@ -384,7 +439,7 @@ func On[T any](p *Promise[T], fn func(T, error)) {
 // onAny is the callback of On.
 type onAny[T any] func(T, error)
 
-func (f onAny[T]) resolved(p *Promise[T]) { f(p.value, p.err) }
+func (f onAny[T]) resolved(p *Promise[T]) { f(p.value, p.err()) }
 
 // OnCancel calls fn if p is rejected with ErrCanceled (Lwt.on_cancel).
 func OnCancel[T any](p *Promise[T], fn func()) {
@@ -395,7 +450,7 @@ func OnCancel[T any](p *Promise[T], fn func()) {
 type onCancel[T any] func()
 
 func (f onCancel[T]) resolved(p *Promise[T]) {
-	if p.state == Rejected && errors.Is(p.err, ErrCanceled) {
+	if p.State() == Rejected && errors.Is(p.err(), ErrCanceled) {
 		f()
 	}
 }
@@ -425,7 +480,7 @@ func race[T any](cancelLosers bool, ps []*Promise[T]) *Promise[T] {
 		}
 	}
 	for _, q := range ps {
-		if q.state != Pending {
+		if q.State() != Pending {
 			if cancelLosers {
 				cancelAll()
 			}
@@ -433,13 +488,13 @@ func race[T any](cancelLosers bool, ps []*Promise[T]) *Promise[T] {
 		}
 	}
 
-	out := &Promise[T]{cancel: cancelFunc(cancelAll)}
+	out := &Promise[T]{cancelOrErr: cancelFunc(cancelAll)}
 	for _, q := range ps {
 		q.on(thunk[T](func() {
-			if out.state != Pending {
+			if out.State() != Pending {
 				return
 			}
-			out.settle(q.state, q.value, q.err)
+			out.settle(q.State(), q.value, q.err())
 			if cancelLosers {
 				cancelAll()
 			}
@@ -452,7 +507,7 @@ func race[T any](cancelLosers bool, ps []*Promise[T]) *Promise[T] {
 // rejection in argument order once all are resolved (Lwt.join).
 func Join(ps ...*Promise[Unit]) *Promise[Unit] {
 	out := &Promise[Unit]{}
-	out.cancel = cancelFunc(func() {
+	out.cancelOrErr = cancelFunc(func() {
 		for _, q := range ps {
 			q.Cancel()
 		}
@@ -460,8 +515,8 @@ func Join(ps ...*Promise[Unit]) *Promise[Unit] {
 	left := len(ps)
 	finish := func() {
 		for _, q := range ps {
-			if q.state == Rejected {
-				out.reject(q.err)
+			if q.State() == Rejected {
+				out.reject(q.err())
 				return
 			}
 		}
@@ -482,14 +537,12 @@ func Join(ps ...*Promise[Unit]) *Promise[Unit] {
 	return out
 }
 
-// Sleep returns a promise fulfilled d from now. It can be cancelled.
+// Sleep returns a promise fulfilled d from now. It can be cancelled. It
+// allocates the promise alone: the event that fulfils it holds the
+// promise itself rather than a closure.
 func (s *Sim) Sleep(d time.Duration) *Promise[Unit] {
-	p, r := Task[Unit]()
-	s.After(d, func() {
-		if p.state == Pending {
-			r.Resolve(Unit{})
-		}
-	})
+	p, _ := Task[Unit]()
+	s.schedule(s.now+d, nil, p)
 	return p
 }
 
@@ -508,8 +561,8 @@ func (s *Sim) Async(f func() *Promise[Unit]) {
 type asyncWatch Sim
 
 func (w *asyncWatch) resolved(p *Promise[Unit]) {
-	if p.state == Rejected {
-		(*Sim)(w).asyncHook(p.err)
+	if p.State() == Rejected {
+		(*Sim)(w).asyncHook(p.err())
 	}
 }
 

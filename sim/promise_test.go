@@ -866,6 +866,60 @@ func TestConstants(t *testing.T) {
 	}
 }
 
+// A rejection with a nil error is still a rejection, with a nil error.
+func TestRejectNil(t *testing.T) {
+	waited, r := sim.Wait[int]()
+	r.Reject(nil)
+	tests := []struct {
+		name string
+		p    *sim.Promise[int]
+	}{
+		{"Fail(nil)", sim.Fail[int](nil)},
+		{"Wait() rejected with nil", waited},
+	}
+	for _, tt := range tests {
+		if v, err := tt.p.Result(); tt.p.State() != sim.Rejected || v != 0 || err != nil {
+			t.Errorf("%s = %v (%v, %v), want rejected (0, <nil>)", tt.name, tt.p.State(), v, err)
+		}
+	}
+}
+
+// TestAllocs pins what the kernel allocates: nothing to schedule a
+// prepared callback once the queue has grown, and one object for each
+// Sleep, each pending promise of Wait, and each Bind or Map on one.
+func TestAllocs(t *testing.T) {
+	s := sim.New(sim.Config{Seed: 1})
+	tick := func() {}
+	for range 1000 {
+		s.After(time.Second, tick)
+	}
+	s.Run(sim.Budget{})
+	next := func(sim.Unit) *sim.Promise[sim.Unit] { return sim.Done() }
+	unit := func(sim.Unit) sim.Unit { return sim.Unit{} }
+
+	tests := []struct {
+		name string
+		f    func()
+		want float64
+	}{
+		{"At", func() { s.After(time.Second, tick) }, 0},
+		{"Sleep", func() { s.Sleep(time.Second) }, 1},
+		{"Bind on Wait", func() {
+			p, _ := sim.Wait[sim.Unit]()
+			sim.Bind(p, next)
+		}, 2},
+		{"Map on Wait", func() {
+			p, _ := sim.Wait[sim.Unit]()
+			sim.Map(p, unit)
+		}, 2},
+	}
+	for _, tt := range tests {
+		if got := testing.AllocsPerRun(100, tt.f); got != tt.want {
+			t.Errorf("%s: %v allocations, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestStateString(t *testing.T) {
 	tests := []struct {
 		s    sim.State

@@ -42,13 +42,23 @@ type Sim struct {
 	stopped    bool
 }
 
+// initialQueue is how many events a new Sim has room for before its queue
+// grows: as many as a small run keeps queued at once, so that it allocates
+// its queue once rather than doubling it from one event up.
+const initialQueue = 128
+
 // New returns a simulator at virtual time zero with an empty event queue.
 func New(cfg Config) *Sim {
 	epoch := cfg.Epoch
 	if epoch.IsZero() {
 		epoch = DefaultEpoch
 	}
-	s := &Sim{epoch: epoch.UTC(), seed: cfg.Seed, streams: map[string]*Stream{}}
+	s := &Sim{
+		epoch:   epoch.UTC(),
+		seed:    cfg.Seed,
+		streams: map[string]*Stream{},
+		queue:   newEventQueue(initialQueue),
+	}
 	s.asyncHook = s.defaultAsyncHook
 	return s
 }
@@ -70,16 +80,20 @@ func (s *Sim) Now() time.Time { return s.epoch.Add(s.now) }
 func (s *Sim) Steps() uint64 { return s.steps }
 
 // Pending returns how many events are scheduled and not yet run.
-func (s *Sim) Pending() int { return len(s.queue) }
+func (s *Sim) Pending() int { return s.queue.len() }
 
 // At schedules fn to run at elapsed virtual time t. A time in the past is
 // taken as now: the event runs after every event already scheduled for now.
-func (s *Sim) At(t time.Duration, fn func()) {
+func (s *Sim) At(t time.Duration, fn func()) { s.schedule(t, fn, nil) }
+
+// schedule queues an event at t that runs fn or, if fn is nil, fulfils
+// wake; a time in the past is taken as now.
+func (s *Sim) schedule(t time.Duration, fn func(), wake *Promise[Unit]) {
 	if t < s.now {
 		t = s.now
 	}
 	s.seq++
-	s.queue.push(event{at: t, seq: s.seq, fn: fn})
+	s.queue.push(t, s.seq, action{fn: fn, wake: wake})
 }
 
 // After schedules fn to run d after now. A negative d is taken as zero.
@@ -148,10 +162,10 @@ func (s *Sim) Run(b Budget) Outcome {
 		if s.stopped {
 			return Outcome{Reason: Stopped, Events: n}
 		}
-		if len(s.queue) == 0 {
+		if s.queue.len() == 0 {
 			return Outcome{Reason: Idle, Events: n}
 		}
-		if b.Until > 0 && s.queue[0].at > b.Until {
+		if b.Until > 0 && s.queue.next() > b.Until {
 			if s.now < b.Until {
 				s.now = b.Until
 			}
@@ -159,15 +173,15 @@ func (s *Sim) Run(b Budget) Outcome {
 		}
 		if b.MaxEvents > 0 && n >= b.MaxEvents {
 			err := fmt.Errorf("%w: %d events run by %s, %d still queued",
-				ErrEventBudget, n, s.Now().Format(time.RFC3339), len(s.queue))
+				ErrEventBudget, n, s.Now().Format(time.RFC3339), s.queue.len())
 			return Outcome{Reason: EventBudget, Events: n, Err: err}
 		}
 
-		ev := s.queue.pop()
-		s.now = ev.at
+		at, a := s.queue.pop()
+		s.now = at
 		s.steps++
 		n++
-		ev.fn()
+		a.run()
 		if s.afterEvent != nil {
 			s.afterEvent()
 		}

@@ -120,6 +120,18 @@ func TestEventOrder(t *testing.T) {
 			},
 			want: []string{"first", "second", "past", "negative-after", "later"},
 		},
+		{
+			// A Sleep wakes by an event like any other.
+			name: "sleep_in_scheduling_order",
+			schedule: func(s *sim.Sim, r *recorder) {
+				s.At(time.Second, r.event("a"))
+				sim.On(s.Sleep(time.Second), func(sim.Unit, error) {
+					r.got = append(r.got, "sleep")
+				})
+				s.At(time.Second, r.event("b"))
+			},
+			want: []string{"a", "sleep", "b"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,8 +158,8 @@ func TestPastTimeRunsAtNow(t *testing.T) {
 }
 
 // TestEventOrderRandom schedules many events at random times, some of
-// them from inside running events and some in the past, and checks that
-// they run sorted by (time, scheduling order).
+// them from inside running events, some in the past and some as Sleeps,
+// and checks that they run sorted by (time, scheduling order).
 func TestEventOrderRandom(t *testing.T) {
 	const seed, initial = 42, 2000
 	s := sim.New(sim.Config{Seed: seed})
@@ -166,7 +178,7 @@ func TestEventOrderRandom(t *testing.T) {
 	schedule = func(at time.Duration) {
 		id := len(plan)
 		plan = append(plan, scheduled{id, max(at, s.Elapsed())})
-		s.At(at, func() {
+		run := func() {
 			ran = append(ran, id)
 			if s.Elapsed() != plan[id].at {
 				bad++
@@ -175,7 +187,13 @@ func TestEventOrderRandom(t *testing.T) {
 			if rng.IntN(4) == 0 {
 				schedule(s.Elapsed() + time.Duration(rng.IntN(20)-5)*time.Second)
 			}
-		})
+		}
+		// One event in three is a Sleep's.
+		if rng.IntN(3) == 0 {
+			sim.On(s.Sleep(at-s.Elapsed()), func(sim.Unit, error) { run() })
+			return
+		}
+		s.At(at, run)
 	}
 	for range initial {
 		// Few distinct instants, so that many events share one.
