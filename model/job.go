@@ -555,40 +555,35 @@ func StartWith[R any](j *Job, pool Pool[R], level Level, opts ...StartOption) *s
 func request[R any](j *Job, pool Pool[R], o startOptions) *sim.Promise[R] {
 	res, cancel := getFor(pool, j)
 	j.onCancelRelease(cancel)
-	switch res.State() {
-	case sim.Fulfilled:
-		r, _ := res.Result()
-		return granted(j, pool, o, r)
-	case sim.Rejected:
-		_, err := res.Result()
-		return sim.Fail[R](err)
-	}
-	lines := j.proc.poolLines(pool.Label())
-	if err := j.LogLine(lines.waiting); err != nil {
-		return sim.Fail[R](err)
-	}
-	j.proc.pass(Pass{Site: SiteWaiting, Detail: j.label, Job: j})
-	return sim.Bind(res, func(r R) *sim.Promise[R] {
-		if err := j.LogLine(lines.got); err != nil {
+	if res.IsPending() {
+		lines := j.proc.poolLines(pool.Label())
+		if err := j.LogLine(lines.waiting); err != nil {
 			return sim.Fail[R](err)
 		}
-		return granted(j, pool, o, r)
-	})
+		j.proc.pass(Pass{Site: SiteWaiting, Detail: j.label, Job: j})
+		return sim.MapErr(res, func(r R) (R, error) {
+			if err := j.LogLine(lines.got); err != nil {
+				return r, err
+			}
+			return r, granted(j, pool, o)
+		})
+	}
+	return sim.MapErr(res, func(r R) (R, error) { return r, granted(j, pool, o) })
 }
 
-// granted starts the job that got r from pool: it gets its start time,
-// and its timeout if it has one.
-func granted[R any](j *Job, pool Pool[R], o startOptions, r R) *sim.Promise[R] {
+// granted starts the job that got a resource from pool: it gets its
+// start time, and its timeout if it has one.
+func granted[R any](j *Job, pool Pool[R], o startOptions) error {
 	j.proc.observe(ResourceGranted, j.id, pool.Label())
 	if err := j.start(); err != nil {
-		return sim.Fail[R](err)
+		return err
 	}
 	j.proc.observe(JobStarted, j.id, j.label)
 	j.proc.pass(Pass{Site: SiteRunning, Detail: j.label, Job: j})
 	if o.timeout > 0 {
 		j.armTimeout(o.timeout)
 	}
-	return sim.Return(r)
+	return nil
 }
 
 // poolFor is a Pool that can be told which job asks, so that what it

@@ -327,6 +327,48 @@ func (n *mapNode[T, U]) resolved(p *Promise[T]) {
 	n.out.fulfil(f(p.value))
 }
 
+// MapErr waits for p and applies f to its value, as Map does, but f may
+// fail: a non-nil error rejects the result with it. It is Bind with a
+// function that returns Return or Fail, without the promise those make.
+func MapErr[T, U any](p *Promise[T], f func(T) (U, error)) *Promise[U] {
+	switch p.State() {
+	case Fulfilled:
+		v, err := f(p.value)
+		if err != nil {
+			return Fail[U](err)
+		}
+		return Return(v)
+	case Rejected:
+		return Fail[U](p.err())
+	}
+	n := &mapErrNode[T, U]{f: f}
+	n.out.cancelOrErr = p
+	p.on(n)
+	return &n.out
+}
+
+// mapErrNode is a pending MapErr: its result, and the function to apply,
+// dropped once called.
+type mapErrNode[T, U any] struct {
+	out Promise[U]
+	f   func(T) (U, error)
+}
+
+func (n *mapErrNode[T, U]) resolved(p *Promise[T]) {
+	if p.State() == Rejected {
+		n.out.reject(p.err())
+		return
+	}
+	f := n.f
+	n.f = nil
+	v, err := f(p.value)
+	if err != nil {
+		n.out.reject(err)
+		return
+	}
+	n.out.fulfil(v)
+}
+
 // TryBind runs f and continues with ok on its value or ko on its error
 // (Lwt.try_bind).
 func TryBind[T, U any](f func() *Promise[T], ok func(T) *Promise[U], ko func(error) *Promise[U]) *Promise[U] {

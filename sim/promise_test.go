@@ -757,6 +757,57 @@ func TestBindOnFulfilledRunsAtOnce(t *testing.T) {
 	checkFulfilled(t, "Map(Return(20), double)", m, 40)
 }
 
+// MapErr settles as Bind does with a function that returns Return or
+// Fail: on promises resolved already and later, fulfilled and rejected,
+// with f succeeding and failing; and it forwards Cancel as Bind does.
+func TestMapErrIsBindOfReturnOrFail(t *testing.T) {
+	errIn, errF := errors.New("in"), errors.New("f")
+	half := func(v int) (int, error) {
+		if v%2 != 0 {
+			return 0, errF
+		}
+		return v / 2, nil
+	}
+	bindHalf := func(v int) *sim.Promise[int] {
+		h, err := half(v)
+		if err != nil {
+			return sim.Fail[int](err)
+		}
+		return sim.Return(h)
+	}
+	for _, later := range []bool{false, true} {
+		for _, in := range []struct {
+			v   int
+			err error
+		}{{20, nil}, {21, nil}, {0, errIn}} {
+			s := sim.New(sim.Config{Seed: 1})
+			source := func() *sim.Promise[int] {
+				if later {
+					return sleepThen(s, time.Second, in.v, in.err)
+				}
+				if in.err != nil {
+					return sim.Fail[int](in.err)
+				}
+				return sim.Return(in.v)
+			}
+			got, want := sim.MapErr(source(), half), sim.Bind(source(), bindHalf)
+			s.Run(sim.Budget{})
+			what := fmt.Sprintf("MapErr(%v, %v, later %v)", in.v, in.err, later)
+			gv, gerr := got.Result()
+			wv, werr := want.Result()
+			if got.State() != want.State() || gv != wv || gerr != werr {
+				t.Errorf("%s = %v %v %v, Bind gives %v %v %v", what, got.State(), gv, gerr, want.State(), wv, werr)
+			}
+		}
+	}
+
+	task, _ := sim.Task[int]()
+	m := sim.MapErr(task, half)
+	m.Cancel()
+	checkRejected(t, "MapErr(task) after Cancel", m, sim.ErrCanceled)
+	checkRejected(t, "the task MapErr waits on, after Cancel", task, sim.ErrCanceled)
+}
+
 func TestBindWaitsForContinuation(t *testing.T) {
 	s := sim.New(sim.Config{Seed: 1})
 	p := sim.Bind(sleepThen(s, time.Second, 1, nil), func(v int) *sim.Promise[int] {
@@ -896,6 +947,7 @@ func TestAllocs(t *testing.T) {
 	s.Run(sim.Budget{})
 	next := func(sim.Unit) *sim.Promise[sim.Unit] { return sim.Done() }
 	unit := func(sim.Unit) sim.Unit { return sim.Unit{} }
+	unitErr := func(sim.Unit) (sim.Unit, error) { return sim.Unit{}, nil }
 
 	tests := []struct {
 		name string
@@ -911,6 +963,10 @@ func TestAllocs(t *testing.T) {
 		{"Map on Wait", func() {
 			p, _ := sim.Wait[sim.Unit]()
 			sim.Map(p, unit)
+		}, 2},
+		{"MapErr on Wait", func() {
+			p, _ := sim.Wait[sim.Unit]()
+			sim.MapErr(p, unitErr)
 		}, 2},
 	}
 	for _, tt := range tests {

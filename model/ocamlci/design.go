@@ -128,13 +128,13 @@ func (d *Local) Solve(analysis *model.Job, req SolveRequest) *sim.Promise[string
 // model.CancelledResponse (OC8), which ocaml-ci's analysis turns into the
 // failure "Job cancelled".
 func failOnError(p *sim.Promise[model.Result[string]]) *sim.Promise[string] {
-	return sim.Bind(p, func(r model.Result[string]) *sim.Promise[string] {
+	return sim.MapErr(p, func(r model.Result[string]) (string, error) {
 		switch {
 		case r.Err != nil:
-			return sim.Fail[string](errors.New(r.Err.Error()))
+			return "", errors.New(r.Err.Error())
 		case r.Value == model.CancelledResponse:
-			return sim.Fail[string](errors.New("Job cancelled"))
+			return "", errors.New("Job cancelled")
 		}
-		return sim.Return(r.Value)
+		return r.Value, nil
 	})
 }
