@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -287,17 +288,23 @@ func (j *Job) Cancelled() (string, bool) { return j.reason, j.cancelled }
 // Log returns a copy of the job's log lines.
 func (j *Job) Log() []string { return appendLines(nil, j.log) }
 
-// logLine is one line of a job's log, kept in two parts so that writing a
-// line makes no string: the stamp of the second it was written in, which
-// the lines of that second share ("" for a line written as it is), and
-// its text. The line reads as the two one after the other.
-type logLine struct{ stamp, text string }
+// logLine is one line of a job's log as it was written, so that writing a
+// line makes no string: its text and the Unix second it was written in,
+// whose stamp it reads with; or noStamp for a line written as it is.
+type logLine struct {
+	text string
+	sec  int64
+}
+
+// noStamp is the second of a line written without a stamp.
+const noStamp = math.MinInt64
 
 func (l logLine) String() string {
-	if l.stamp == "" {
+	if l.sec == noStamp {
 		return l.text
 	}
-	return l.stamp + l.text
+	var buf [128]byte
+	return string(append(appendLineStamp(buf[:0], l.sec), l.text...))
 }
 
 // appendLines appends lines to out as the strings they read as.
@@ -326,12 +333,12 @@ func (j *Job) Logf(format string, args ...any) error {
 // LogLine writes msg as one timestamped line, as Logf("%s", msg) does
 // but without formatting: for lines made by the caller.
 func (j *Job) LogLine(msg string) error {
-	return j.write(logLine{stamp: j.proc.linePrefix(), text: msg})
+	return j.write(logLine{text: msg, sec: j.proc.Sim.Now().Unix()})
 }
 
 // Write appends text to the log as it is, with no timestamp: the raw write
 // used to copy a remote log (JB4).
-func (j *Job) Write(text string) error { return j.write(logLine{text: text}) }
+func (j *Job) Write(text string) error { return j.write(logLine{text: text, sec: noStamp}) }
 
 // write appends line, opening the file for it in Transient mode, and
 // wakes the log's readers (JB5, JB6).
@@ -351,7 +358,11 @@ func (j *Job) write(line logLine) error {
 		}
 		defer p.FDs.Close(FDLog)
 	}
-	if err := p.Disk.take(int64(len(line.stamp) + len(line.text) + 1)); err != nil {
+	size := len(line.text) + 1
+	if line.sec != noStamp {
+		size += p.stampLen()
+	}
+	if err := p.Disk.take(int64(size)); err != nil {
 		return err
 	}
 	if j.log == nil {

@@ -67,12 +67,12 @@ type Process struct {
 
 	lines map[string]*poolLines // by pool label; see poolLines
 
-	// The stamp of the last virtual second a line was stamped in, kept
-	// because many lines share a second; see linePrefix.
-	stampSec    int64
-	stampPrefix string
-	idSec       int64  // the second idBuf was made in
-	idBuf       []byte // "YYYY-MM-DD/HHMMSS" of that second, for job ids
+	// The length of the stamp of the last virtual second a line was
+	// stamped in; see stampLen.
+	stampSec int64
+	stampN   int
+	idSec    int64  // the second idBuf was made in
+	idBuf    []byte // "YYYY-MM-DD/HHMMSS" of that second, for job ids
 }
 
 // DefaultBaseFDs is how many descriptors a process holds before it runs
@@ -176,20 +176,26 @@ func (p *Process) PeakHooks() int { return p.peakHooks }
 // dot before the seconds.
 const LogTimeLayout = "2006-01-02 15:04.05"
 
-// stamp prefixes msg with the current virtual time; see linePrefix.
-func (p *Process) stamp(msg string) string { return p.linePrefix() + msg }
+// stamp prefixes msg with the current virtual time, as a log line is.
+func (p *Process) stamp(msg string) string {
+	var buf [64]byte
+	return string(append(appendLineStamp(buf[:0], p.Sim.Now().Unix()), msg...))
+}
 
-// linePrefix is the prefix of a line stamped now: the virtual time in
-// LogTimeLayout and ": ". The layout shows whole seconds, so the prefix
-// is made once per second and shared by the lines of that second.
-func (p *Process) linePrefix() string {
-	now := p.Sim.Now()
-	if sec := now.Unix(); sec != p.stampSec || p.stampPrefix == "" {
-		p.stampSec = sec
-		var buf [32]byte
-		p.stampPrefix = string(append(appendStamp(buf[:0], now, ' ', ":", "."), ": "...))
+// stampLen is the length of the stamp of a line written now, worked out
+// once per virtual second.
+func (p *Process) stampLen() int {
+	if sec := p.Sim.Now().Unix(); sec != p.stampSec || p.stampN == 0 {
+		var buf [64]byte
+		p.stampSec, p.stampN = sec, len(appendLineStamp(buf[:0], sec))
 	}
-	return p.stampPrefix
+	return p.stampN
+}
+
+// appendLineStamp appends the stamp of a log line written in the Unix
+// second sec: the time in LogTimeLayout, then ": ".
+func appendLineStamp(b []byte, sec int64) []byte {
+	return append(appendStamp(b, time.Unix(sec, 0), ' ', ":", "."), ": "...)
 }
 
 // appendStamp appends t in UTC as the date, sep, then hours, minutes and
@@ -214,17 +220,29 @@ func appendStamp(b []byte, t time.Time, sep byte, hm, ms string) []byte {
 	return appendDigits(b, second, 2)
 }
 
-// appendDigits appends n, not negative, as width decimal digits, zero
-// padded: the last width digits if n has more.
+// appendDigits appends n in decimal, zero padded to at least width
+// digits, with a minus sign first if it is negative, as time.Format
+// writes the numbers of a date.
 func appendDigits(b []byte, n, width int) []byte {
-	for i := width - 1; i >= 0; i-- {
-		d := n
-		for range i {
-			d /= 10
-		}
-		b = append(b, byte('0'+d%10))
+	u := uint64(n)
+	if n < 0 {
+		b = append(b, '-')
+		u = uint64(-n)
 	}
-	return b
+	var digits [20]byte
+	i := len(digits)
+	for {
+		i--
+		digits[i] = byte('0' + u%10)
+		u /= 10
+		if u == 0 {
+			break
+		}
+	}
+	for range width - (len(digits) - i) {
+		b = append(b, '0')
+	}
+	return append(b, digits[i:]...)
 }
 
 // poolLines are the lines StartWith logs about a pool, made once per
