@@ -264,7 +264,7 @@ type submission struct {
 	cp        *ClusterPool
 	job       *Job // the job it was made for, for the ledger
 	resolve   sim.Resolver[*Handle]
-	wait      *pipelineWait // while waiting for a pipeline slot
+	wait      *pipelineWait // while waiting for a pipeline slot: &slot
 	ticket    *Ticket
 	stage     Stage
 	epoch     int // the connection's epoch when Init got the scheduler
@@ -287,6 +287,8 @@ type submission struct {
 	armed    bool
 	pl       *pipeline
 	outcome  Result[*Handle]
+
+	slot pipelineWait // its wait for a pipeline slot
 }
 
 // Get submits the pool's action. It ignores sw: turning the caller's
@@ -413,7 +415,10 @@ func (sub *submission) rateLimit() {
 	c := sub.cp.conn
 	sub.stage = StageRateLimit
 	pl := c.pipeline(pipelineKey{sub.cp.pool, sub.urgent})
-	sub.wait = &pipelineWait{sub: sub}
+	// A wait left behind in the queue is one that was cancelled, after
+	// which the submission never waits again; so the one wait is reused.
+	sub.slot = pipelineWait{sub: sub}
+	sub.wait = &sub.slot
 	c.acquire(pl, sub.wait)
 }
 
@@ -461,13 +466,16 @@ func (sub *submission) getTicket(pl *pipeline) {
 
 	sub.pl, sub.settling, sub.armed = pl, true, false
 	c.waiting = append(c.waiting, sub)
-	sim.On(t.Job(), func(h *Handle, err error) {
+	if t.Job().IsPending() {
+		t.watch = sub
+	} else {
+		h, err := t.Job().Result()
 		if err != nil {
 			sub.settled(Error[*Handle](err))
-			return
+		} else {
+			sub.settled(Ok(h))
 		}
-		sub.settled(Ok(h))
-	})
+	}
 	if t.Job().IsPending() {
 		if err := c.proc.inject(SiteTicket, sub.cp.action.Kind); err != nil {
 			t.Fail(err)

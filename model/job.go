@@ -148,6 +148,10 @@ type Job struct {
 	// or their handler's: it fits here, so that cancelHooks needs no array
 	// of its own.
 	inlineCancel [1]cancelEntry
+
+	// Most jobs write a handful of lines: the first few fit here, so that
+	// log needs no array of its own until it grows past them.
+	inlineLog [4]logLine
 }
 
 // cancelEntry is one registered cancel hook: fn, or release for a hook
@@ -202,6 +206,7 @@ func (p *Process) NewJobFor(owner *Job, sw *Switch, label string, config *Config
 	j := &Job{proc: p, id: p.newJobID(label), label: label, sw: sw, priority: prio,
 		config: config, logOpen: true, owner: owner}
 	j.cancelHooks = j.inlineCancel[:0]
+	j.log = j.inlineLog[:0]
 	p.jobs[j.id] = j
 	p.created++
 	p.createdOf[label]++
@@ -364,9 +369,6 @@ func (j *Job) write(line logLine) error {
 	}
 	if err := p.Disk.take(int64(size)); err != nil {
 		return err
-	}
-	if j.log == nil {
-		j.log = make([]logLine, 0, 4) // most jobs write a handful of lines
 	}
 	j.log = append(j.log, line)
 	j.wakeReaders()

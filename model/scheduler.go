@@ -168,6 +168,16 @@ type Ticket struct {
 	acct    account    // whom the ticket and its handle are recorded for
 	handle  *sim.Promise[*Handle]
 	resolve sim.Resolver[*Handle]
+	watch   *submission // told of the handle or the failure, if set
+}
+
+// tell tells the submission watching the ticket, if one does, of the
+// outcome of its job, just after the ticket's promise is resolved with
+// it: as a callback on the promise would be, without one.
+func (t *Ticket) tell(r Result[*Handle]) {
+	if t.watch != nil {
+		t.watch.settled(r)
+	}
 }
 
 // Submit queues action on the pool and returns its ticket.
@@ -272,6 +282,7 @@ func (t *Ticket) unqueue(st ticketState, err error) {
 	t.state, t.err = st, err
 	t.acct.release(Resource{Kind: ResTicket, Key: t, Holder: t.acct.conn})
 	t.resolve.Reject(err)
+	t.tell(Error[*Handle](err))
 }
 
 // pushBack puts items back at the head of the main queue, each before the
@@ -469,6 +480,10 @@ type RemoteJob struct {
 	timerSeq    int           // which of the job's timers is due
 	stopPending bool          // stopped while the worker hangs
 	lost        error         // set when the worker disconnects
+
+	// A solve writes three lines: they fit here, so that log needs no
+	// array of its own.
+	inlineLog [4]string
 }
 
 // start runs the item on the worker (OC8): it logs where it builds and
@@ -488,6 +503,7 @@ func (w *Worker) start(t *Ticket) {
 		worker: w, id: w.jobID(), action: t.action,
 		result: result, setResult: setResult, running: true,
 	}
+	job.log = job.inlineLog[:0]
 	w.live = append(w.live, job)
 	if w.building == "" {
 		w.building = "Building on " + w.name
@@ -497,7 +513,9 @@ func (w *Worker) start(t *Ticket) {
 
 	t.state, t.job = ticketRunning, job
 	t.acct.release(Resource{Kind: ResTicket, Key: t, Holder: t.acct.conn})
-	t.resolve.Resolve(job.newHandle(t.acct))
+	h := job.newHandle(t.acct)
+	t.resolve.Resolve(h)
+	t.tell(Ok(h))
 	p := w.pool.sched.proc
 	if err := p.inject(SiteSolve, w.name); err != nil {
 		job.action.Raise = err.Error()
@@ -616,9 +634,6 @@ func (job *RemoteJob) lose(err error) {
 }
 
 func (job *RemoteJob) append(line string) {
-	if job.log == nil {
-		job.log = make([]string, 0, 4) // a solve writes three lines
-	}
 	job.log = append(job.log, line)
 	job.wakeReaders()
 }

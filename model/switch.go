@@ -90,9 +90,9 @@ type Switch struct {
 	offWait  []sim.Resolver[sim.Unit] // turn_off and add_hook_or_exec calls waiting for Off
 	peakHook int
 
-	// Most switches hold one hook at a time, a job's or a pool slot's: it
-	// fits here, so that hooks needs no array of its own.
-	inline [1]namedHook
+	// Most switches hold one or two hooks at a time, a job's and a pool
+	// slot's: they fit here, so that hooks needs no array of its own.
+	inline [2]namedHook
 }
 
 // NewSwitch is Switch.create: an On switch with a label (SW1).
