@@ -109,10 +109,12 @@ func Jobsim(w Workload) Result {
 }
 
 // semaphore is a pool of slots for the kernel: a count and a FIFO of the
-// requests waiting for one.
+// requests waiting for one, waiters[head:], whose array is reused once it
+// empties.
 type semaphore struct {
 	free    int
 	waiters []sim.Resolver[sim.Unit]
+	head    int
 }
 
 func (sem *semaphore) acquire() *sim.Promise[sim.Unit] {
@@ -126,12 +128,16 @@ func (sem *semaphore) acquire() *sim.Promise[sim.Unit] {
 }
 
 func (sem *semaphore) release() {
-	if len(sem.waiters) == 0 {
+	if sem.head == len(sem.waiters) {
 		sem.free++
 		return
 	}
-	r := sem.waiters[0]
-	sem.waiters = sem.waiters[1:]
+	r := sem.waiters[sem.head]
+	sem.waiters[sem.head] = sim.Resolver[sim.Unit]{}
+	sem.head++
+	if sem.head == len(sem.waiters) {
+		sem.waiters, sem.head = sem.waiters[:0], 0
+	}
 	r.Resolve(sim.Unit{})
 }
 
