@@ -108,6 +108,61 @@ func Jobsim(w Workload) Result {
 	return res
 }
 
+// JobsimEvents runs w on jobsim's kernel written with its event API
+// rather than promises: each process is three callbacks scheduled with
+// At and After, the pool a FIFO of callbacks. It is the style the model
+// uses on its hottest paths, where a chain of promises costs too much.
+func JobsimEvents(w Workload) Result {
+	s := sim.New(sim.Config{Seed: 1})
+	pool := &callbackPool{free: w.Slots}
+	res := make(Result, len(w.Procs))
+	for i, p := range w.Procs {
+		s.At(p.Arrive, func() {
+			pool.acquire(func() {
+				s.After(p.Hold, func() {
+					res[i] = s.Elapsed()
+					pool.release()
+				})
+			})
+		})
+	}
+	s.Run(sim.Budget{})
+	return res
+}
+
+// callbackPool is a pool of slots for callbacks: a count and a FIFO of
+// the callbacks waiting for one, waiting[head:].
+type callbackPool struct {
+	free    int
+	waiting []func()
+	head    int
+}
+
+// acquire calls got once a slot is the caller's: now, or when one is
+// released.
+func (p *callbackPool) acquire(got func()) {
+	if p.free > 0 {
+		p.free--
+		got()
+		return
+	}
+	p.waiting = append(p.waiting, got)
+}
+
+func (p *callbackPool) release() {
+	if p.head == len(p.waiting) {
+		p.free++
+		return
+	}
+	got := p.waiting[p.head]
+	p.waiting[p.head] = nil
+	p.head++
+	if p.head == len(p.waiting) {
+		p.waiting, p.head = p.waiting[:0], 0
+	}
+	got()
+}
+
 // semaphore is a pool of slots for the kernel: a count and a FIFO of the
 // requests waiting for one, waiters[head:], whose array is reused once it
 // empties.

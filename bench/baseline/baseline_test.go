@@ -48,6 +48,14 @@ func TestJobsimMatchesReference(t *testing.T) {
 	}
 }
 
+func TestJobsimEventsMatchesReference(t *testing.T) {
+	for _, tc := range workloads {
+		if got, want := JobsimEvents(tc.w), reference(tc.w); !got.Equal(want) {
+			t.Errorf("%s: JobsimEvents(w) = %v, want %v", tc.name, got, want)
+		}
+	}
+}
+
 // The goroutine code in a synctest bubble is exact: the bubble advances
 // time only once every goroutine is durably blocked.
 func TestSynctestMatchesReference(t *testing.T) {
