@@ -30,25 +30,17 @@ func reportRates(b *testing.B, w baseline.Workload) {
 	b.ReportMetric(runs*float64(w.Events()), "events/s")
 }
 
-// benchJobsim runs the workload on jobsim's kernel.
-func benchJobsim(b *testing.B) {
-	w := workload()
-	b.ReportAllocs()
-	for b.Loop() {
-		baseline.Jobsim(w)
+// benchJobsim runs the workload on jobsim's kernel with run: Jobsim,
+// written with promises, or JobsimEvents, with the event API.
+func benchJobsim(run func(baseline.Workload) baseline.Result) func(*testing.B) {
+	return func(b *testing.B) {
+		w := workload()
+		b.ReportAllocs()
+		for b.Loop() {
+			run(w)
+		}
+		reportRates(b, w)
 	}
-	reportRates(b, w)
-}
-
-// benchJobsimEvents runs the workload on jobsim's kernel through its
-// event API.
-func benchJobsimEvents(b *testing.B) {
-	w := workload()
-	b.ReportAllocs()
-	for b.Loop() {
-		baseline.JobsimEvents(w)
-	}
-	reportRates(b, w)
 }
 
 // benchMock runs the workload as goroutines on a clock.Mock, and reports
@@ -83,8 +75,8 @@ func benchSynctest(t *testing.T) func(*testing.B) {
 }
 
 func BenchmarkBaseline(b *testing.B) {
-	b.Run("impl=jobsim", benchJobsim)
-	b.Run("impl=jobsim-events", benchJobsimEvents)
+	b.Run("impl=jobsim", benchJobsim(baseline.Jobsim))
+	b.Run("impl=jobsim-events", benchJobsim(baseline.JobsimEvents))
 	b.Run("impl=clock-mock", benchMock)
 }
 
@@ -112,8 +104,8 @@ func TestBaselineRatios(t *testing.T) {
 		t.Fatalf("JobsimEvents run = %v, want Jobsim's %v", got, want)
 	}
 
-	kernel := testing.Benchmark(benchJobsim)
-	events := testing.Benchmark(benchJobsimEvents)
+	kernel := testing.Benchmark(benchJobsim(baseline.Jobsim))
+	events := testing.Benchmark(benchJobsim(baseline.JobsimEvents))
 	bubble := testing.Benchmark(benchSynctest(t))
 	mock := testing.Benchmark(benchMock)
 	for _, r := range []struct {
