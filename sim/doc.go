@@ -22,7 +22,19 @@
 // Promise, Bind, Map, Catch, TryBind, Finalize, Wait, Task, Pause, Sleep
 // and Async follow Lwt, so that model code reads like the OCaml it models.
 // A callback runs to completion; resolving a promise runs its callbacks at
-// once; cancelling is forwarded to what a promise waits on.
+// once; cancelling is forwarded to what a promise waits on. MapErr is a
+// Map whose function may fail.
+//
+// # Events or promises
+//
+// At and After schedule a callback and, once the queue has grown,
+// allocate nothing of their own (a closure that captures variables is
+// the caller's allocation); each Sleep, and each Bind or Map on a pending
+// promise, allocates one object. Code on a hot path that needs no promise (no
+// cancellation, no Finalize, nobody else waiting on it) can wait with
+// At and After, and resolve a promise only where one is expected; it runs
+// at the same instants and in the same order as the chain of promises it
+// replaces.
 //
 // # Budgets
 //
