@@ -192,7 +192,7 @@ func (sw *Switch) Holds(kind ResourceKind) (n, limit int) {
 	case ResJobHook:
 		return sw.jobHooks, 0
 	case ResHook:
-		return len(sw.hooks) - sw.jobHooks, 0
+		return sw.hooks.len() - sw.jobHooks, 0
 	}
 	return 0, 0
 }

@@ -163,7 +163,7 @@ func (p *Process) OpenCount() int { return len(p.jobs) }
 func (p *Process) Hooks() int {
 	n := 0
 	for sw := range p.switches {
-		n += len(sw.hooks)
+		n += sw.hooks.len()
 	}
 	return n
 }

@@ -150,7 +150,7 @@ func (j *Job) view(log []string) JobView {
 	return JobView{
 		ID: j.id, Label: j.label, State: j.State(), Start: j.startTime(),
 		Cancelled: j.reason, LogOpen: j.logOpen, Log: log,
-		Owner: j.ownerID(), Switch: j.sw.label, SwitchState: j.sw.state, Hooks: len(j.sw.hooks),
+		Owner: j.ownerID(), Switch: j.sw.label, SwitchState: j.sw.state, Hooks: j.sw.hooks.len(),
 	}
 }
 

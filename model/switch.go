@@ -83,24 +83,80 @@ type Switch struct {
 	label   string
 	state   SwitchState
 	dropped bool
-	hooks   []namedHook // a stack: the newest hook is last
+	hooks   hookStack
 
 	jobHooks int // completion hooks of jobs on the stack
 
 	offWait  []sim.Resolver[sim.Unit] // turn_off and add_hook_or_exec calls waiting for Off
 	peakHook int
+}
 
-	// Most switches hold one or two hooks at a time, a job's and a pool
-	// slot's: they fit here, so that hooks needs no array of its own.
+// hookStack is a switch's stack of hooks, the newest last. Most switches
+// hold one to three hooks at a time (a job's, a pool request's, a pool
+// slot's): two fit inline, two more in a small array kept once made.
+// Beyond those, hooks go in chunks of a fixed size, so that the stack
+// grows without copying: a switch that is never turned off, as a
+// module-level one that leaks, holds a hook for every job it ever had.
+type hookStack struct {
 	inline [2]namedHook
+	small  []namedHook   // hooks 2 to 2+smallHooks-1, once there were any
+	chunks [][]namedHook // the rest, hookChunk to a chunk
+	n      int
+}
+
+// smallHooks and hookChunk are how many hooks the small array and a
+// chunk hold.
+const (
+	smallHooks = 2
+	hookChunk  = 256
+)
+
+func (st *hookStack) len() int { return st.n }
+
+// chunked is how far into the chunks position i is, or negative if i is
+// inline or in the small array.
+func chunked(i int) int { return i - len(hookStack{}.inline) - smallHooks }
+
+// at returns the hook at position i, counting from the oldest.
+func (st *hookStack) at(i int) *namedHook {
+	switch {
+	case i < len(st.inline):
+		return &st.inline[i]
+	case chunked(i) < 0:
+		return &st.small[i-len(st.inline)]
+	}
+	c := chunked(i)
+	return &st.chunks[c/hookChunk][c%hookChunk]
+}
+
+func (st *hookStack) push(h namedHook) {
+	switch i := st.n; {
+	case i >= len(st.inline) && st.small == nil:
+		st.small = make([]namedHook, smallHooks)
+	case chunked(i) >= 0 && chunked(i)/hookChunk == len(st.chunks):
+		st.chunks = append(st.chunks, make([]namedHook, hookChunk))
+	}
+	st.n++
+	*st.at(st.n - 1) = h
+}
+
+// pop takes the newest hook off the stack; a chunk that empties is let go.
+func (st *hookStack) pop() namedHook {
+	st.n--
+	top := st.at(st.n)
+	h := *top
+	*top = namedHook{}
+	if c := chunked(st.n); c >= 0 && c%hookChunk == 0 {
+		st.chunks[len(st.chunks)-1] = nil
+		st.chunks = st.chunks[:len(st.chunks)-1]
+	}
+	return h
 }
 
 // NewSwitch is Switch.create: an On switch with a label (SW1).
 func (p *Process) NewSwitch(label string) *Switch {
 	p.switchSeq++
-	sw := &Switch{proc: p, seq: p.switchSeq, label: label, state: On}
-	sw.hooks = sw.inline[:0]
-	return sw
+	return &Switch{proc: p, seq: p.switchSeq, label: label, state: On}
 }
 
 // NewSwitchOff is Switch.create_off: a switch that is already Off (SW1).
@@ -128,24 +184,26 @@ func (sw *Switch) PeakHooks() int { return sw.peakHook }
 // all in one string that the names share: a switch holding many jobs'
 // hooks, as a module-level one that leaks, costs one allocation.
 func (sw *Switch) Hooks() []string {
+	n := sw.hooks.len()
 	size := 0
-	for _, h := range sw.hooks {
-		if h.kind == ResJobHook {
+	for i := range n {
+		if h := sw.hooks.at(i); h.kind == ResJobHook {
 			size += len(jobHookPrefix) + len(h.job.id)
 		}
 	}
 	var b strings.Builder
 	b.Grow(size)
-	for _, h := range sw.hooks {
-		if h.kind == ResJobHook {
+	for i := range n {
+		if h := sw.hooks.at(i); h.kind == ResJobHook {
 			b.WriteString(jobHookPrefix)
 			b.WriteString(h.job.id)
 		}
 	}
 	all := b.String()
-	names := make([]string, len(sw.hooks))
+	names := make([]string, n)
 	at := 0
-	for i, h := range sw.hooks {
+	for i := range n {
+		h := sw.hooks.at(i)
 		if h.kind != ResJobHook {
 			names[i] = h.name
 			continue
@@ -169,7 +227,7 @@ func (sw *Switch) pushJob(j *Job) {
 }
 
 func (sw *Switch) pushHook(h namedHook, job *Job) {
-	if len(sw.hooks) == 0 {
+	if sw.hooks.len() == 0 {
 		sw.proc.switches.add(sw)
 	}
 	if l := sw.proc.Ledger; l != nil {
@@ -177,21 +235,19 @@ func (sw *Switch) pushHook(h namedHook, job *Job) {
 		h.id = sw.proc.hookSeq
 		l.Acquire(Resource{Kind: h.kind, Key: hookKey(h.id), Holder: sw, Detail: h.label()}, job)
 	}
-	sw.hooks = append(sw.hooks, h)
+	sw.hooks.push(h)
 	if h.kind == ResJobHook {
 		sw.jobHooks++
 	}
-	if len(sw.hooks) > sw.peakHook {
-		sw.peakHook = len(sw.hooks)
+	if sw.hooks.len() > sw.peakHook {
+		sw.peakHook = sw.hooks.len()
 	}
 	sw.proc.peakHooks = max(sw.proc.peakHooks, sw.peakHook)
 }
 
 // pop takes the newest hook from the stack, telling the ledger.
 func (sw *Switch) pop() namedHook {
-	top := sw.hooks[len(sw.hooks)-1]
-	sw.hooks[len(sw.hooks)-1] = namedHook{}
-	sw.hooks = sw.hooks[:len(sw.hooks)-1]
+	top := sw.hooks.pop()
 	if top.kind == ResJobHook {
 		sw.jobHooks--
 	}
@@ -273,7 +329,7 @@ func (sw *Switch) TurnOff() *sim.Promise[sim.Unit] {
 // resolved is followed at once by the next, as Bind would; only a hook
 // still pending is waited on.
 func (sw *Switch) runHooks() *sim.Promise[sim.Unit] {
-	for len(sw.hooks) > 0 {
+	for sw.hooks.len() > 0 {
 		p := sw.pop().run()
 		switch p.State() {
 		case sim.Pending:
