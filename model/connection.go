@@ -392,7 +392,8 @@ func (sub *submission) answered() {
 }
 
 // retryLater tries Init again at the first retry, every RetryEvery, that
-// finds the connection up, the submission over, or the process stopped.
+// finds the connection up, the submission over or cancelled, or the
+// process stopped.
 // It polls from callbacks rather than a chain of promises, so an outage of
 // any length retains nothing per retry.
 func (sub *submission) retryLater() {

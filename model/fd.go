@@ -11,8 +11,7 @@ type LogMode int
 const (
 	// Transient opens the log for append, writes and closes it on every
 	// write, so a job holds no descriptor between writes. It is OCurrent's
-	// behaviour since ocurrent/ocurrent pull request 372 (2022-08), and the
-	// default.
+	// behaviour since August 2022, and the default.
 	Transient LogMode = iota
 	// Held opens the log when the job is created and closes it when the
 	// job closes, as OCurrent did before.

@@ -144,9 +144,9 @@ type Job struct {
 	cancelled bool
 	closed    bool
 
-	// Most jobs register one cancel hook at a time, their pool request's
-	// or their handler's: it fits here, so that cancelHooks needs no array
-	// of its own.
+	// A job's first cancel hook fits here. A solver-job registers one,
+	// its pool request's; an analysis two at once, its pool request's and
+	// run_job's handler, and grows an array for the second.
 	inlineCancel [1]cancelEntry
 
 	// Most jobs write a handful of lines: the first few fit here, so that
@@ -453,9 +453,13 @@ func (j *Job) takeCancelHooks() []cancelEntry {
 
 // runCancelHooks runs hooks oldest first, each awaited before the next.
 // A hook whose promise is already resolved is followed at once by the
-// next, as Bind would; only a hook still pending is waited on.
+// next, as Bind would; only a hook still pending is waited on. Each slot
+// is cleared as its hook starts, so that a job whose hooks have run keeps
+// nothing of them alive.
 func runCancelHooks(hooks []cancelEntry, reason string) *sim.Promise[sim.Unit] {
-	for i, h := range hooks {
+	for i := range hooks {
+		h := hooks[i]
+		hooks[i] = cancelEntry{}
 		p := h.run(reason)
 		switch p.State() {
 		case sim.Pending:
@@ -502,9 +506,6 @@ func (j *Job) close() {
 	}
 	j.logOpen = false
 	j.closed = true
-	// Its cancel hooks have all run; the slot that held the first keeps
-	// nothing alive any more.
-	j.inlineCancel = [1]cancelEntry{}
 	delete(p.jobs, j.id)
 	p.closed++
 	p.gauge--

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -661,4 +662,36 @@ func (fp fixedPool) Label() string { return fp.label }
 
 func (fp fixedPool) Get(Priority, *Switch) (*sim.Promise[string], func() *sim.Promise[sim.Unit]) {
 	return fp.res, sim.Done
+}
+
+// A job cancelled while its first cancel hook is pending can close (its
+// switch turns off) before the hooks have all run: the hooks still to run
+// then run in order when the pending one ends, each once.
+func TestJB14_close_while_a_cancel_hook_runs(t *testing.T) {
+	for _, hooks := range []int{1, 2, 3} {
+		t.Run(strconv.Itoa(hooks)+" hooks", func(t *testing.T) {
+			s := sim.New(sim.Config{Seed: 1})
+			p := NewProcess(s)
+			sw := p.NewSwitch("sw")
+			j := newJob(t, p, sw, "job", Low)
+			tr := &cancelTrace{s: s}
+			first, finish := sim.Wait[sim.Unit]()
+			j.OnCancel(tr.hook("first", func() *sim.Promise[sim.Unit] { return first }))
+			for i := 1; i < hooks; i++ {
+				j.OnCancel(tr.hook("next"+strconv.Itoa(i), sim.Done))
+			}
+
+			j.Cancel("stop")
+			requireFulfilled(t, sw.TurnOff())
+			require.Equal(t, Closed, j.State(), "job state once its switch is off")
+			require.Equal(t, []string{"first(stop)@0s"}, tr.runs, "hooks run while the first is pending")
+
+			finish.Resolve(sim.Unit{})
+			want := []string{"first(stop)@0s"}
+			for i := 1; i < hooks; i++ {
+				want = append(want, "next"+strconv.Itoa(i)+"(stop)@0s")
+			}
+			assert.Equal(t, want, tr.runs, "hooks run once the first ends")
+		})
+	}
 }

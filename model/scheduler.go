@@ -481,8 +481,8 @@ type RemoteJob struct {
 	stopPending bool          // stopped while the worker hangs
 	lost        error         // set when the worker disconnects
 
-	// A solve writes three lines: they fit here, so that log needs no
-	// array of its own.
+	// A solve's log is short, three lines when it succeeds: it fits here,
+	// so that log needs no array of its own.
 	inlineLog [4]string
 }
 
