@@ -98,32 +98,33 @@ type Switch struct {
 // grows without copying: a switch that is never turned off, as a
 // module-level one that leaks, holds a hook for every job it ever had.
 type hookStack struct {
-	inline [2]namedHook
-	small  []namedHook   // hooks 2 to 2+smallHooks-1, once there were any
+	inline [inlineHooks]namedHook
+	small  []namedHook   // the next smallHooks hooks, once there were any
 	chunks [][]namedHook // the rest, hookChunk to a chunk
 	n      int
 }
 
-// smallHooks and hookChunk are how many hooks the small array and a
-// chunk hold.
+// inlineHooks, smallHooks and hookChunk are how many hooks the inline
+// array, the small array and a chunk hold.
 const (
-	smallHooks = 2
-	hookChunk  = 256
+	inlineHooks = 2
+	smallHooks  = 2
+	hookChunk   = 256
 )
 
 func (st *hookStack) len() int { return st.n }
 
 // chunked is how far into the chunks position i is, or negative if i is
 // inline or in the small array.
-func chunked(i int) int { return i - len(hookStack{}.inline) - smallHooks }
+func chunked(i int) int { return i - inlineHooks - smallHooks }
 
 // at returns the hook at position i, counting from the oldest.
 func (st *hookStack) at(i int) *namedHook {
 	switch {
-	case i < len(st.inline):
+	case i < inlineHooks:
 		return &st.inline[i]
 	case chunked(i) < 0:
-		return &st.small[i-len(st.inline)]
+		return &st.small[i-inlineHooks]
 	}
 	c := chunked(i)
 	return &st.chunks[c/hookChunk][c%hookChunk]
@@ -131,7 +132,7 @@ func (st *hookStack) at(i int) *namedHook {
 
 func (st *hookStack) push(h namedHook) {
 	switch i := st.n; {
-	case i >= len(st.inline) && st.small == nil:
+	case i >= inlineHooks && st.small == nil:
 		st.small = make([]namedHook, smallHooks)
 	case chunked(i) >= 0 && chunked(i)/hookChunk == len(st.chunks):
 		st.chunks = append(st.chunks, make([]namedHook, hookChunk))
